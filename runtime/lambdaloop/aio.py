@@ -1,0 +1,36 @@
+"""The one event loop that runs ``async def`` handlers, kept for the life of the process.
+
+A loop per invocation (``asyncio.run``) would close every client created at init (aiohttp
+sessions, aioboto3, database pools) after the first invoke; one persistent loop keeps their
+connections. uvloop when installed, asyncio's own loop otherwise. This module is imported
+only when a handler needs it, so sync handlers never import asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class PersistentLoop:
+    def __init__(self) -> None:
+        try:
+            import uvloop
+        except ImportError:
+            self.loop = asyncio.new_event_loop()
+            self.flavour = "asyncio"
+        else:
+            self.loop = uvloop.new_event_loop()
+            self.flavour = "uvloop"
+        # Libraries that call asyncio.get_event_loop() at init (and Mangum's older
+        # run_until_complete path) find this loop, not a throwaway one.
+        asyncio.set_event_loop(self.loop)
+
+    def run(self, awaitable: Any) -> Any:
+        """Run one handler's coroutine to completion. Between invocations the loop is idle,
+        not running, so a sync handler that calls ``asyncio.run()`` still works."""
+        return self.loop.run_until_complete(awaitable)
+
+
+def is_awaitable(value: object) -> bool:
+    return asyncio.iscoroutine(value) or isinstance(value, asyncio.Future) or hasattr(value, "__await__")

@@ -1,0 +1,214 @@
+"""The bootstrap loop: init, then ``next → handle → post`` until the platform stops us.
+
+Every path through ``handle`` ends in exactly one post for the invocation: a response or
+an error, whatever the handler does (raises, returns something unserializable, calls
+sys.exit). The loop reads top to bottom like the protocol; the protocol's bytes live in
+``protocol``, the socket in ``transport``, user-code concerns in ``handler``/``context``/
+``marshal``/``errors``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from . import __version__, protocol
+from .context import FunctionEnvironment, build_context
+from .errors import (
+    EXIT_ERROR,
+    ErrorReport,
+    FaultError,
+    exit_code_of,
+    exit_report,
+    make_error_body,
+    report_exception,
+    report_fault,
+)
+from .handler import is_async_handler, load_handler
+from .logs import LogConfig, RequestState, Unbuffered, create_sink, install_when_imported, log_runtime_error
+from .marshal import marshal_result, to_json, unmarshal_event
+from .transport import Connection, TransportError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, NoReturn
+
+    from .aio import PersistentLoop
+
+_TRACE_ENV = "_X_AMZN_TRACE_ID"
+UNHANDLED_INIT_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. However, in rare "
+    "cases, a Lambda runtime update can cause unexpected function behavior. For functions using managed runtimes, "
+    "runtime updates can be triggered by a function change, or can be applied automatically. To determine if the "
+    "runtime has been updated, check the runtime version in the INIT_START log entry. If this error correlates with a "
+    "change in the runtime version, you may be able to mitigate this error by temporarily rolling back to the previous "
+    "runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
+
+
+def user_agent() -> str:
+    v = sys.version_info
+    return f"lambdaloop/{__version__} (python/{v.major}.{v.minor}.{v.micro})"
+
+
+def runtime_log(message: str) -> None:
+    """The runtime's own diagnostics, in aws-lambda-cpp's shape, on stdout like awslambdaric's."""
+    sys.stdout.write(f"[ERROR] [{int(time.time() * 1000)}] LAMBDA_RUNTIME {message}\n")
+
+
+class Runtime:
+    def __init__(self, handler_name: str, environ: os._Environ[str] | None = None) -> None:
+        environ = os.environ if environ is None else environ
+        address = environ.get("AWS_LAMBDA_RUNTIME_API")
+        if not address:
+            raise SystemExit(
+                "lambdaloop: AWS_LAMBDA_RUNTIME_API is not set; run under Lambda, the RIE or `lambdaloop invoke`"
+            )
+        self.handler_name = handler_name
+        self.connection = Connection(address)
+        self.host = address
+        self.user_agent = user_agent()
+        self.function_env = FunctionEnvironment(environ)
+        self.log_config = LogConfig(environ)
+        self.sink = create_sink(environ, self.log_config.is_json)
+        self.state = RequestState()
+        self.async_loop: PersistentLoop | None = None
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def start(self) -> NoReturn:
+        sys.stdout = Unbuffered(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = Unbuffered(sys.stderr)  # type: ignore[assignment]
+        install_when_imported(self._setup_logging)
+        handler = self.init()
+        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+            from .snapstart import run_snapstart_hooks
+
+            run_snapstart_hooks(self)
+        self.serve(handler)
+
+    def _setup_logging(self, logging_module: Any) -> None:
+        from .logs import setup_logging
+
+        setup_logging(logging_module, self.log_config, self.sink, self.state)
+
+    def init(self) -> Callable[..., Any]:
+        """Load the handler, or report why not and exit 1 (awslambdaric's rule)."""
+        try:
+            handler = load_handler(self.handler_name)
+        except FaultError as fault:
+            report = report_fault(fault, "")
+        except Exception as exc:
+            report = report_exception(exc, "")
+        except SystemExit as exc:
+            # awslambdaric lets a module-level sys.exit() end the process unreported.
+            status = exit_code_of(exc)
+            message = f"Runtime exited with error: exit status {status}"
+            body = make_error_body(message, EXIT_ERROR, report_exception(exc, "").body["stackTrace"], "")
+            self.fail_init(ErrorReport(body, {}), status)
+        else:
+            if is_async_handler(handler):
+                self.event_loop()  # create it during init, not on the first invoke
+            return handler
+        self.fail_init(report, 1)
+
+    def fail_init(self, report: ErrorReport, status: int) -> NoReturn:
+        import logging
+
+        logging.warning(UNHANDLED_INIT_WARNING)
+        log_runtime_error(self.sink, report.body)
+        self.post_init_error(report, report.error_type)
+        sys.exit(status)
+
+    def post_init_error(self, report: ErrorReport, error_type: str, path: str = protocol.INIT_ERROR_PATH) -> None:
+        request = protocol.init_error_request(
+            self.host, self.user_agent, to_json(report.body).encode("utf-8", "backslashreplace"), error_type, path
+        )
+        try:
+            response = self.connection.request(request)
+        except TransportError as exc:
+            runtime_log(f"Failed to post init error: {exc}")
+            return
+        if response.status != 202:
+            runtime_log(f"Failed to post init error. Http response code: {response.status}. {response.body[:512]!r}")
+
+    def event_loop(self) -> PersistentLoop:
+        if self.async_loop is None:
+            from .aio import PersistentLoop
+
+            self.async_loop = PersistentLoop()
+        return self.async_loop
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def serve(self, handler: Callable[..., Any]) -> NoReturn:
+        while True:
+            self.handle(handler, self.next_invocation())
+
+    def next_invocation(self) -> protocol.Invocation:
+        try:
+            response = self.connection.request(protocol.next_request(self.host, self.user_agent))
+            invocation = protocol.parse_next(response.status, response.headers, response.body)
+        except (TransportError, protocol.ProtocolError) as exc:
+            # Nothing can be answered: exit and let the platform restart the environment.
+            runtime_log(f"Failed to get next invocation: {exc}")
+            sys.exit(1)
+        for warning in invocation.warnings:
+            runtime_log(f"RequestId: {invocation.request_id} {warning}")
+        return invocation
+
+    def handle(self, handler: Callable[..., Any], invocation: protocol.Invocation) -> None:
+        request_id = invocation.request_id
+        self.state.request_id = request_id
+        self.state.tenant_id = invocation.tenant_id
+        if invocation.trace_id is not None:
+            os.environ[_TRACE_ENV] = invocation.trace_id
+        else:
+            os.environ.pop(_TRACE_ENV, None)
+        try:
+            context = build_context(invocation, self.function_env, self.sink)
+            event = unmarshal_event(invocation.body, invocation.content_type)
+            result = handler(event, context)
+            if hasattr(result, "__await__"):
+                result = self.event_loop().run(result)
+            body, content_type = marshal_result(result)
+        except FaultError as fault:
+            self.post_error(invocation, report_fault(fault, request_id))
+        except Exception as exc:
+            self.post_error(invocation, report_exception(exc, request_id))
+        except (SystemExit, KeyboardInterrupt) as exc:
+            self.post_error(invocation, exit_report(exc, request_id))
+            raise
+        else:
+            self.post(
+                protocol.response_request(
+                    self.host, self.user_agent, request_id, body, content_type, invocation.invocation_id
+                ),
+                f"/response for {request_id}",
+            )
+
+    def post_error(self, invocation: protocol.Invocation, report: ErrorReport) -> None:
+        log_runtime_error(self.sink, report.body)
+        body = to_json(report.body).encode("utf-8", "backslashreplace")
+        # The cause travels in a header: ASCII-only JSON keeps it one latin-1 line.
+        cause = to_json(report.xray_cause, ascii_only=True)
+        request = protocol.error_request(
+            self.host, self.user_agent, invocation.request_id, body, report.error_type, cause, invocation.invocation_id
+        )
+        self.post(request, f"/error for {invocation.request_id}")
+
+    def post(self, request: bytes, what: str) -> None:
+        try:
+            response = self.connection.request(request)
+        except TransportError as exc:
+            runtime_log(f"Failed to post {what}: {exc}")
+            sys.exit(1)
+        outcome = protocol.judge_post(response.status, response.body, what)
+        if not outcome.ok:
+            runtime_log(outcome.message)
+
+
+def run(handler_name: str) -> NoReturn:
+    Runtime(handler_name).start()

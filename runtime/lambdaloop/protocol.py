@@ -1,0 +1,242 @@
+"""The Runtime API (2018-06-01) as data: bytes and headers in, values and bytes out.
+
+Nothing here touches a socket, the clock or the environment, so the runtime loop, the
+extension client and the emulator all share it, and it is tested with plain bytes.
+
+Header names and order on the requests we build follow what awslambdaric 4.2.2 sends
+(see ``shared/design/awslambdaric.md`` §1.2), so a recording Runtime API sees the same
+bytes from both runtimes, apart from the User-Agent and the error-type header that
+awslambdaric forgets on ``/error``.
+"""
+
+from __future__ import annotations
+
+API_VERSION = "2018-06-01"
+RUNTIME_PREFIX = f"/{API_VERSION}/runtime"
+NEXT_PATH = f"{RUNTIME_PREFIX}/invocation/next"
+INIT_ERROR_PATH = f"{RUNTIME_PREFIX}/init/error"
+RESTORE_NEXT_PATH = f"{RUNTIME_PREFIX}/restore/next"
+RESTORE_ERROR_PATH = f"{RUNTIME_PREFIX}/restore/error"
+
+# Headers of a /next answer, lower-cased as the transport hands them over.
+H_REQUEST_ID = "lambda-runtime-aws-request-id"
+H_DEADLINE_MS = "lambda-runtime-deadline-ms"
+H_FUNCTION_ARN = "lambda-runtime-invoked-function-arn"
+H_TRACE_ID = "lambda-runtime-trace-id"
+H_CLIENT_CONTEXT = "lambda-runtime-client-context"
+H_COGNITO_IDENTITY = "lambda-runtime-cognito-identity"
+H_TENANT_ID = "lambda-runtime-aws-tenant-id"
+H_INVOCATION_ID = "lambda-runtime-invocation-id"
+H_CONTENT_TYPE = "content-type"
+
+# Headers of the requests the runtime sends.
+H_ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
+H_ERROR_BODY = "Lambda-Runtime-Function-Error-Body"
+H_XRAY_CAUSE = "lambda-runtime-function-xray-error-cause"
+H_RESPONSE_MODE = "Lambda-Runtime-Function-Response-Mode"
+
+JSON_CONTENT_TYPE = "application/json"
+BYTES_CONTENT_TYPE = "application/unknown"
+# awslambdaric's C++ client blanks an X-Ray cause of 1 MiB or more (curl then drops the
+# header); the platform keeps at most 64 KiB of it anyway.
+XRAY_CAUSE_LIMIT = 1024 * 1024
+# RAPID's buffered payload limit: 6 MiB + 100 bytes (interop/model.go MaxPayloadSize).
+MAX_BUFFERED_PAYLOAD = 6 * 1024 * 1024 + 100
+
+
+class ProtocolError(Exception):
+    """A /next answer that cannot be turned into an invocation at all."""
+
+
+class Invocation:
+    """One event as the Runtime API delivered it; raw, not yet unmarshalled.
+
+    A plain class with slots: ``dataclasses`` costs about 10 ms of import at cold start.
+    """
+
+    __slots__ = (
+        "body", "client_context", "cognito_identity", "content_type", "deadline_ms", "invocation_id",
+        "invoked_function_arn", "request_id", "tenant_id", "trace_id", "warnings",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        request_id: str,
+        deadline_ms: int,
+        invoked_function_arn: str,
+        trace_id: str | None,
+        client_context: str | None,
+        cognito_identity: str | None,
+        tenant_id: str | None,
+        invocation_id: str | None,
+        content_type: str | None,
+        body: bytes,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        self.request_id = request_id
+        self.deadline_ms = deadline_ms
+        self.invoked_function_arn = invoked_function_arn
+        self.trace_id = trace_id
+        self.client_context = client_context
+        self.cognito_identity = cognito_identity
+        self.tenant_id = tenant_id
+        self.invocation_id = invocation_id
+        self.content_type = content_type
+        self.body = body
+        # Problems found in the headers that did not stop the invocation (logged by the loop).
+        self.warnings = warnings
+
+    def __repr__(self) -> str:
+        return (
+            f"Invocation(request_id={self.request_id!r}, deadline_ms={self.deadline_ms}, body={len(self.body)} bytes)"
+        )
+
+
+def _optional(headers: dict[str, str], name: str) -> str | None:
+    # RAPID sets only non-empty headers; an empty one means "absent" (awslambdaric too).
+    value = headers.get(name)
+    return value if value else None
+
+
+def parse_next(status: int, headers: dict[str, str], body: bytes) -> Invocation:
+    """Turn a /next answer into an Invocation.
+
+    ``headers`` has lower-cased names and stripped values. Raises ProtocolError only when
+    the answer cannot be answered at all (not a 200, or no request id to post to); every
+    other defect becomes a warning and a defined value, never a crash (awslambdaric aborts
+    on ``Deadline-Ms: 0`` and segfaults on a missing Content-Type).
+    """
+    if status != 200:
+        raise ProtocolError(f"/next answered HTTP {status}: {body[:512]!r}")
+    request_id = headers.get(H_REQUEST_ID)
+    if not request_id:
+        raise ProtocolError(f"/next answer has no {H_REQUEST_ID} header; nothing can be posted for it")
+    warnings: list[str] = []
+    raw_deadline = headers.get(H_DEADLINE_MS)
+    deadline_ms = 0
+    if raw_deadline is None:
+        warnings.append(f"no {H_DEADLINE_MS} header: remaining time reads 0")
+    elif raw_deadline.isdigit() and int(raw_deadline) > 0:
+        deadline_ms = int(raw_deadline)
+    else:
+        warnings.append(f"bad {H_DEADLINE_MS} header {raw_deadline!r}: remaining time reads 0")
+    content_type = headers.get(H_CONTENT_TYPE)
+    if content_type is None:
+        warnings.append("no Content-Type on /next: the event is parsed as JSON, the platform's default")
+        content_type = JSON_CONTENT_TYPE
+    return Invocation(
+        request_id=request_id,
+        deadline_ms=deadline_ms,
+        invoked_function_arn=headers.get(H_FUNCTION_ARN, ""),
+        trace_id=_optional(headers, H_TRACE_ID),
+        client_context=_optional(headers, H_CLIENT_CONTEXT),
+        cognito_identity=_optional(headers, H_COGNITO_IDENTITY),
+        tenant_id=_optional(headers, H_TENANT_ID),
+        invocation_id=_optional(headers, H_INVOCATION_ID),
+        content_type=content_type,
+        body=body,
+        warnings=tuple(warnings),
+    )
+
+
+def response_path(request_id: str) -> str:
+    return f"{RUNTIME_PREFIX}/invocation/{request_id}/response"
+
+
+def error_path(request_id: str) -> str:
+    return f"{RUNTIME_PREFIX}/invocation/{request_id}/error"
+
+
+def _head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Accept: */*"]
+    lines.extend(f"{name}: {value}" for name, value in headers)
+    lines.append("\r\n")
+    # latin-1, as HTTP/1.1 defines header octets; a request id outside it is refused loudly.
+    return "\r\n".join(lines).encode("latin-1")
+
+
+def next_request(host: str, user_agent: str) -> bytes:
+    return _head("GET", NEXT_PATH, host, [("User-Agent", user_agent)])
+
+
+def response_request(
+    host: str,
+    user_agent: str,
+    request_id: str,
+    body: bytes,
+    content_type: str,
+    invocation_id: str | None,
+) -> bytes:
+    """The buffered /response request, head and body."""
+    headers = [("content-type", content_type), ("User-Agent", user_agent)]
+    if invocation_id:
+        headers.append(("lambda-runtime-invocation-id", invocation_id))
+    headers.append(("content-length", str(len(body))))
+    return _head("POST", response_path(request_id), host, headers) + body
+
+
+def error_request(
+    host: str,
+    user_agent: str,
+    request_id: str,
+    body: bytes,
+    error_type: str,
+    xray_cause: str,
+    invocation_id: str | None,
+) -> bytes:
+    """The /error request. Unlike awslambdaric it carries the error-type header the docs ask for."""
+    headers = [("content-type", JSON_CONTENT_TYPE)]
+    if xray_cause and len(xray_cause) < XRAY_CAUSE_LIMIT:
+        headers.append((H_XRAY_CAUSE, xray_cause))
+    headers.append(("User-Agent", user_agent))
+    headers.append((H_ERROR_TYPE, _header_safe(error_type)))
+    if invocation_id:
+        headers.append(("lambda-runtime-invocation-id", invocation_id))
+    headers.append(("content-length", str(len(body))))
+    return _head("POST", error_path(request_id), host, headers) + body
+
+
+def init_error_request(host: str, user_agent: str, body: bytes, error_type: str, path: str = INIT_ERROR_PATH) -> bytes:
+    """The /init/error (or /restore/error) request."""
+    headers = [
+        ("content-type", JSON_CONTENT_TYPE),
+        ("User-Agent", user_agent),
+        (H_ERROR_TYPE, _header_safe(error_type)),
+        ("content-length", str(len(body))),
+    ]
+    return _head("POST", path, host, headers) + body
+
+
+def _header_safe(value: str) -> str:
+    # An exception class name can be any identifier, non-ASCII included; a header value
+    # must stay one latin-1 line, so anything else is replaced rather than breaking the post.
+    if value.isascii() and value.isprintable():
+        return value
+    return "".join(c if c.isascii() and c.isprintable() else "?" for c in value)
+
+
+class PostOutcome:
+    """What the loop should do after the Runtime API answered a /response or /error."""
+
+    __slots__ = ("message", "ok")
+
+    def __init__(self, ok: bool, message: str) -> None:
+        self.ok = ok
+        self.message = message
+
+
+def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
+    """Decide what a post's answer means. 2xx is fine; 410 is a stale invoke (timed out,
+    the platform moved on): log it and carry on, as the Rust and Java runtimes do; 413 and
+    other 4xx are reported but do not end the process, since the invocation has already been
+    failed by the platform and the next one may well succeed."""
+    if 200 <= status < 300:
+        return PostOutcome(True, "")
+    detail = body[:1024].decode("utf-8", "replace")
+    if status == 410:
+        return PostOutcome(False, f"{what} was refused as stale (HTTP 410: the invocation timed out): {detail}")
+    return PostOutcome(False, f"{what} failed with HTTP {status}: {detail}")
+
+
+def restore_next_request(host: str, user_agent: str) -> bytes:
+    return _head("GET", RESTORE_NEXT_PATH, host, [("User-Agent", user_agent)])
