@@ -29,7 +29,18 @@ class PersistentLoop:
     def run(self, awaitable: Any) -> Any:
         """Run one handler's coroutine to completion. Between invocations the loop is idle,
         not running, so a sync handler that calls ``asyncio.run()`` still works."""
-        return self.loop.run_until_complete(awaitable)
+        code = getattr(awaitable, "cr_code", None)
+        try:
+            return self.loop.run_until_complete(awaitable)
+        except BaseException as exc:
+            # Start the traceback at the handler's coroutine: the event loop's own frames
+            # (uvloop's run_until_complete, asyncio's tasks) are not the user's stack.
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_frame.f_code is not code:
+                tb = tb.tb_next
+            if tb is not None:
+                exc.__traceback__ = tb
+            raise
 
 
 def is_awaitable(value: object) -> bool:

@@ -9,7 +9,7 @@ Measured choices (BENCHMARKS.md, "JSON serialization"):
   uuid, dataclasses, datetime and enum: about 17 ms of cold start on this machine.
 - Events are parsed with the C scanner behind ``json.loads`` (``_json.make_scanner``)
   without importing ``json`` itself (which pulls in ``re``): same values as simplejson
-  (big integers exact, NaN/Infinity accepted, lone surrogates kept).
+  (big integers exact, lone surrogates kept, NaN refused).
 - Whatever the fast path refuses (Decimal, bad JSON, unserializable values) goes to
   simplejson, configured as awslambdaric configures it, so values and error messages match.
 
@@ -48,7 +48,9 @@ class _ScanContext:
 
     @staticmethod
     def parse_constant(name: str) -> float:
-        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}[name]
+        # simplejson >= 3.19 (awslambdaric's) refuses NaN and Infinity in events; so do we,
+        # through the slow path, for its exact message.
+        raise ValueError(f"{name} is not JSON")
 
 
 _scan = _json.make_scanner(_ScanContext())
@@ -113,7 +115,11 @@ def _simplejson_dumps(value: Any, ascii_only: bool) -> str:
         raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
 
     encoder = simplejson.JSONEncoder(use_decimal=False, ensure_ascii=ascii_only, allow_nan=False, default=default)
-    return encoder.encode(_finite(value))
+    try:
+        finite = _finite(value)
+    except RecursionError:
+        finite = value  # circular: simplejson names the problem ("Circular reference detected")
+    return encoder.encode(finite)
 
 
 def _finite(value: Any) -> Any:

@@ -1,0 +1,137 @@
+"""A scriptable Runtime API on 127.0.0.1 for fault injection: real sockets, real HTTP/1.1,
+answers chosen per request by the test. Not the proof of compatibility (the RIE and the
+differential suite are); the place to make the platform misbehave on purpose."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    raw_head: bytes = b""
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    close: bool = False  # close the connection after answering
+    drop: bool = False  # close without answering at all
+
+
+def event(request_id: str, body: bytes = b"{}", **headers: str) -> Answer:
+    base = {
+        "Lambda-Runtime-Aws-Request-Id": request_id,
+        "Lambda-Runtime-Deadline-Ms": "9999999999999",
+        "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "Content-Type": "application/json",
+    }
+    base.update({k.replace("_", "-"): v for k, v in headers.items()})
+    return Answer(200, {k: v for k, v in base.items() if v is not None}, body)
+
+
+class FakeRuntimeAPI:
+    """``events`` are served to /next in order; when they run out, /next blocks until
+    ``close``. Every other request is recorded and answered by ``on_post`` (default 202)."""
+
+    def __init__(self, events: list[Answer], on_post: Callable[[Request], Answer] | None = None) -> None:
+        self.events: queue.Queue[Answer] = queue.Queue()
+        for answer in events:
+            self.events.put(answer)
+        self.on_post = on_post or (lambda request: Answer(202, {}, b'{"status":"OK"}'))
+        self.requests: list[Request] = []
+        self.posts: queue.Queue[Request] = queue.Queue()
+        self.connections = 0
+        self._stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._server.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+    def __enter__(self) -> FakeRuntimeAPI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def wait_post(self, timeout: float = 10.0) -> Request:
+        return self.posts.get(timeout=timeout)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        # The runtime may be killed mid-request: that is the test's business, not ours.
+        with contextlib.suppress(OSError):
+            self._exchange(conn)
+
+    def _exchange(self, conn: socket.socket) -> None:
+        buffer = b""
+        with conn:
+            while not self._stop.is_set():
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0"))
+                while len(buffer) < length:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                body, buffer = buffer[:length], buffer[length:]
+                request = Request(method, path, headers, body, head)
+                self.requests.append(request)
+                if path.endswith("/invocation/next"):
+                    answer = self._next_event()
+                    if answer is None:
+                        return
+                else:
+                    answer = self.on_post(request)
+                    self.posts.put(request)
+                if answer.drop:
+                    return
+                extra = "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items())
+                conn.sendall(
+                    f"HTTP/1.1 {answer.status} X\r\n{extra}Content-Length: {len(answer.body)}\r\n\r\n".encode("latin-1")
+                    + answer.body
+                )
+                if answer.close:
+                    return
+
+    def _next_event(self) -> Answer | None:
+        while not self._stop.is_set():
+            try:
+                return self.events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return None

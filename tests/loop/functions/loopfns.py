@@ -1,0 +1,44 @@
+"""Handlers for the loop's fault-injection tests."""
+
+import os
+import sys
+
+CALLS = {"n": 0}
+
+
+def echo(event, context):
+    CALLS["n"] += 1
+    return {
+        "event": event,
+        "n": CALLS["n"],
+        "remaining": context.get_remaining_time_in_millis(),
+        "trace": os.environ.get("_X_AMZN_TRACE_ID"),
+        "tenant": context.tenant_id,
+    }
+
+
+def modules(event, context):
+    return sorted(
+        m for m in ("asyncio", "uvloop", "httpx", "http.client", "ssl", "email", "orjson") if m in sys.modules
+    )
+
+
+def unserializable(event, context):
+    return {"s": {1, 2}}
+
+
+def exits(event, context):
+    sys.exit(event.get("code", 4))
+
+
+def dispatch(event, context):
+    return globals()[event["fn"]](event, context)
+
+
+def sync_with_asyncio_run(event, context):
+    import asyncio
+
+    async def inner():
+        return "ran"
+
+    return asyncio.run(inner())
