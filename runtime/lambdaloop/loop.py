@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from . import __version__, protocol
+from . import __version__, hooks, protocol
 from .context import FunctionEnvironment, build_context
 from .errors import (
     EXIT_ERROR,
@@ -46,6 +46,13 @@ UNHANDLED_INIT_WARNING = (
     "change in the runtime version, you may be able to mitigate this error by temporarily rolling back to the previous "
     "runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
+
+
+def is_stream(result: object) -> bool:
+    """A generator, an async generator, or a streaming response object (``lambdaloop.streaming``).
+    awslambdaric fails all of these with Runtime.MarshalError, so no working handler changes."""
+    kind = type(result)
+    return kind.__name__ in ("generator", "async_generator") or hasattr(kind, "__lambdaloop_stream__")
 
 
 def user_agent() -> str:
@@ -99,8 +106,10 @@ class Runtime:
         try:
             handler = load_handler(self.handler_name)
         except FaultError as fault:
+            hooks.run(hooks.ON_INIT_ERROR, fault)
             report = report_fault(fault, "")
         except Exception as exc:
+            hooks.run(hooks.ON_INIT_ERROR, exc)
             report = report_exception(exc, "")
         except SystemExit as exc:
             # awslambdaric lets a module-level sys.exit() end the process unreported.
@@ -167,20 +176,40 @@ class Runtime:
             os.environ[_TRACE_ENV] = invocation.trace_id
         else:
             os.environ.pop(_TRACE_ENV, None)
+        event: Any = None
+        context: Any = None
+        stream: Any = None
+        report: ErrorReport | None = None
         try:
             context = build_context(invocation, self.function_env, self.sink)
             event = unmarshal_event(invocation.body, invocation.content_type)
+            if hooks.BEFORE_INVOKE:
+                hooks.run(hooks.BEFORE_INVOKE, event, context)
             result = handler(event, context)
             if hasattr(result, "__await__"):
                 result = self.event_loop().run(result)
-            body, content_type = marshal_result(result)
+            if is_stream(result):
+                stream = result
+            else:
+                body, content_type = marshal_result(result)
         except FaultError as fault:
-            self.post_error(invocation, report_fault(fault, request_id))
+            report = report_fault(fault, request_id)
         except Exception as exc:
-            self.post_error(invocation, report_exception(exc, request_id))
+            if hooks.ON_ERROR:
+                hooks.run(hooks.ON_ERROR, exc, event, context)
+            report = report_exception(exc, request_id)
         except (SystemExit, KeyboardInterrupt) as exc:
             self.post_error(invocation, exit_report(exc, request_id))
             raise
+        # Posting stays outside the try: a failed post must never be reported as the
+        # handler's error (that would be a second outcome for one invocation).
+        if report is not None:
+            self.post_error(invocation, report)
+            outcome = hooks.Outcome(False, error=report.body)
+        elif stream is not None:
+            from .streaming import send_streaming_response
+
+            outcome = send_streaming_response(self, invocation, stream)
         else:
             self.post(
                 protocol.response_request(
@@ -188,6 +217,9 @@ class Runtime:
                 ),
                 f"/response for {request_id}",
             )
+            outcome = hooks.Outcome(True, result)
+        if hooks.AFTER_INVOKE:
+            hooks.run(hooks.AFTER_INVOKE, event, context, outcome)
 
     def post_error(self, invocation: protocol.Invocation, report: ErrorReport) -> None:
         log_runtime_error(self.sink, report.body)

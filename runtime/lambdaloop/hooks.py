@@ -1,0 +1,92 @@
+"""Public hooks around the runtime's lifecycle, for integrations that would otherwise
+monkeypatch the runtime (APM agents, metric flushers, error reporters).
+
+    from lambdaloop import hooks
+
+    @hooks.before_invoke
+    def start_span(event, context): ...
+
+    @hooks.after_invoke            # after the response or error has been posted
+    def flush(event, context, outcome): ...
+
+    @hooks.on_error                # the handler raised; called before the error is posted
+    def report(exc, event, context): ...
+
+    @hooks.on_init_error           # the handler could not be loaded
+    def report_init(exc): ...
+
+    @hooks.on_shutdown             # SIGTERM from the platform, within its budget
+    def close(): ...
+
+A hook that raises is logged and ignored: an integration must never turn a good
+invocation into a failed one. With no hook registered the loop pays one truth test per
+phase.
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Outcome:
+    """What was posted for an invocation: ``ok`` with ``result`` (the handler's return value),
+    or not ``ok`` with ``error`` (the posted error body: errorMessage, errorType, ...)."""
+
+    __slots__ = ("error", "ok", "result")
+
+    def __init__(self, ok: bool, result: Any = None, error: dict[str, Any] | None = None) -> None:
+        self.ok = ok
+        self.result = result
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Outcome(ok={self.ok}, error_type={(self.error or {}).get('errorType')!r})"
+
+
+BEFORE_INVOKE: list[Callable[..., Any]] = []
+AFTER_INVOKE: list[Callable[..., Any]] = []
+ON_ERROR: list[Callable[..., Any]] = []
+ON_INIT_ERROR: list[Callable[..., Any]] = []
+ON_SHUTDOWN: list[Callable[..., Any]] = []
+
+
+def before_invoke(func: F) -> F:
+    BEFORE_INVOKE.append(func)
+    return func
+
+
+def after_invoke(func: F) -> F:
+    AFTER_INVOKE.append(func)
+    return func
+
+
+def on_error(func: F) -> F:
+    ON_ERROR.append(func)
+    return func
+
+
+def on_init_error(func: F) -> F:
+    ON_INIT_ERROR.append(func)
+    return func
+
+
+def on_shutdown(func: F) -> F:
+    ON_SHUTDOWN.append(func)
+    return func
+
+
+def run(hooks: list[Callable[..., Any]], *args: Any) -> None:
+    """Call each hook; report and swallow what they raise."""
+    for hook in list(hooks):
+        try:
+            hook(*args)
+        except Exception as exc:
+            name = getattr(hook, "__qualname__", repr(hook))
+            sys.stderr.write(f"lambdaloop: hook {name} raised {type(exc).__name__}: {exc}\n")
