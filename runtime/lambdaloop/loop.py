@@ -201,6 +201,10 @@ class Runtime:
         except (SystemExit, KeyboardInterrupt) as exc:
             self.post_error(invocation, exit_report(exc, request_id))
             raise
+        except BaseException as exc:
+            # asyncio.CancelledError, GeneratorExit or a user's BaseException subclass: an
+            # error for this invocation, not the end of the process.
+            report = report_exception(exc, request_id)
         # Posting stays outside the try: a failed post must never be reported as the
         # handler's error (that would be a second outcome for one invocation).
         if report is not None:

@@ -178,3 +178,12 @@ def test_telemetry_fd_gets_framed_records(run, tmp_path: Path) -> None:
         proc.wait()
         os.close(read_fd)
         api.close()
+
+
+@pytest.mark.parametrize(("fn", "error_type"), [("base_exception", "Escape"), ("cancelled", "CancelledError")])
+def test_base_exceptions_other_than_exit_are_invocation_errors(run, fn: str, error_type: str) -> None:
+    api, runtime = run([event("r1", f'{{"fn": "{fn}"}}'.encode()), event("r2", b'{"fn": "echo"}')], "loopfns.dispatch")
+    error = api.wait_post()
+    assert error.path.endswith("/r1/error") and body(error)["errorType"] == error_type
+    assert api.wait_post().path.endswith("/r2/response")  # the process lives on
+    assert runtime.proc.poll() is None

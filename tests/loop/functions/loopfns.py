@@ -42,3 +42,17 @@ def sync_with_asyncio_run(event, context):
         return "ran"
 
     return asyncio.run(inner())
+
+
+class Escape(BaseException):
+    pass
+
+
+def base_exception(event, context):
+    raise Escape("not an Exception")
+
+
+async def cancelled(event, context):
+    import asyncio
+
+    raise asyncio.CancelledError()
