@@ -66,7 +66,7 @@ def runtime_log(message: str) -> None:
 
 
 class Runtime:
-    def __init__(self, handler_name: str, environ: os._Environ[str] | None = None) -> None:
+    def __init__(self, handler_name: str, environ: os._Environ[str] | None = None, concurrent: bool = False) -> None:
         environ = os.environ if environ is None else environ
         address = environ.get("AWS_LAMBDA_RUNTIME_API")
         if not address:
@@ -82,6 +82,10 @@ class Runtime:
         self.sink = create_sink(environ, self.log_config.is_json)
         self.state = RequestState()
         self.async_loop: PersistentLoop | None = None
+        # One of several workers (Lambda Managed Instances): a failed post or /next is
+        # retried or logged instead of ending the process, as awslambdaric's LMI client does.
+        self.concurrent = concurrent
+        self.on_ready: Callable[[], object] | None = None
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -94,6 +98,8 @@ class Runtime:
             from .snapstart import run_snapstart_hooks
 
             run_snapstart_hooks(self)
+        if self.on_ready is not None:
+            self.on_ready()
         self.serve(handler)
 
     def _setup_logging(self, logging_module: Any) -> None:
@@ -140,6 +146,8 @@ class Runtime:
         except TransportError as exc:
             runtime_log(f"Failed to post init error: {exc}")
             return
+        if response.status == 403 and self.concurrent:
+            return  # another worker has already reported the same init error
         if response.status != 202:
             runtime_log(f"Failed to post init error. Http response code: {response.status}. {response.body[:512]!r}")
 
@@ -157,13 +165,19 @@ class Runtime:
             self.handle(handler, self.next_invocation())
 
     def next_invocation(self) -> protocol.Invocation:
-        try:
-            response = self.connection.request(protocol.next_request(self.host, self.user_agent))
-            invocation = protocol.parse_next(response.status, response.headers, response.body)
-        except (TransportError, protocol.ProtocolError) as exc:
-            # Nothing can be answered: exit and let the platform restart the environment.
-            runtime_log(f"Failed to get next invocation: {exc}")
-            sys.exit(1)
+        # One try in classic mode (as awslambdaric); four more with backoff for a worker.
+        delays = (0.1, 0.2, 0.4, 0.8) if self.concurrent else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                response = self.connection.request(protocol.next_request(self.host, self.user_agent))
+                invocation = protocol.parse_next(response.status, response.headers, response.body)
+                break
+            except (TransportError, protocol.ProtocolError) as exc:
+                runtime_log(f"Failed to get next invocation: {exc}")
+                if attempt == len(delays):
+                    # Nothing can be answered: exit and let the platform restart the environment.
+                    sys.exit(1)
+                time.sleep(delays[attempt])
         for warning in invocation.warnings:
             runtime_log(f"RequestId: {invocation.request_id} {warning}")
         return invocation
@@ -240,6 +254,8 @@ class Runtime:
             response = self.connection.request(request)
         except TransportError as exc:
             runtime_log(f"Failed to post {what}: {exc}")
+            if self.concurrent:
+                return  # this worker's loop goes on; the platform has failed that invocation
             sys.exit(1)
         outcome = protocol.judge_post(response.status, response.body, what)
         if not outcome.ok:
@@ -247,4 +263,10 @@ class Runtime:
 
 
 def run(handler_name: str) -> NoReturn:
+    if "AWS_LAMBDA_MAX_CONCURRENCY" in os.environ:
+        from .workers import concurrency, run_workers
+
+        count = concurrency(os.environ)
+        if count is not None:
+            run_workers(handler_name, count)
     Runtime(handler_name).start()

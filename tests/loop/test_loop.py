@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ class Runtime:
             env=full_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: forked workers are ended with it
         )
 
     def wait(self, timeout: float = 20) -> tuple[int, str]:
@@ -34,8 +37,8 @@ class Runtime:
         return self.proc.returncode, out.decode()
 
     def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         out, _ = self.proc.communicate(timeout=10)
         return out.decode()
 

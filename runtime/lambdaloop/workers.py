@@ -1,0 +1,116 @@
+"""Lambda Managed Instances: ``AWS_LAMBDA_MAX_CONCURRENCY`` set means the platform accepts
+that many invocations at once, so the runtime forks that many workers, each with its own
+loop, connection and handler import (as awslambdaric 4.2.2 does, and as the AWS docs on the
+Python LMI runtime describe).
+
+Where this differs from awslambdaric on purpose: the parent supervises. A worker that dies
+after a successful init (a segfault in a C extension, ``os._exit``) is replaced, so capacity
+does not shrink silently; a worker whose init fails ends the whole runtime with its status,
+since every other worker would fail the same way. awslambdaric's parent just waits for all
+workers and then exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+CONCURRENCY_ENV = "AWS_LAMBDA_MAX_CONCURRENCY"
+LOG_SOCKET_ENV = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
+_READY = b"r"
+
+
+def concurrency(environ: os._Environ[str] | dict[str, str]) -> int | None:
+    """The worker count, or None for the classic single-invocation mode."""
+    raw = environ.get(CONCURRENCY_ENV)
+    if raw is None:
+        return None
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        sys.stderr.write(f"lambdaloop: {CONCURRENCY_ENV}={raw!r} is not a number; running one worker\n")
+        return 1
+
+
+def _redirect_output(socket_path: str) -> None:
+    """Each worker's stdout and stderr become connections to the platform's log socket."""
+    import _socket
+
+    for fd in (1, 2):
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock.connect(socket_path)
+        os.dup2(sock.fileno(), fd)
+        sock.close()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the supervisor dies, so no worker outlives it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass  # not Linux: the platform ends the whole process group anyway
+
+
+def _worker(handler_name: str, ready_fd: int) -> NoReturn:
+    _die_with_parent()
+    socket_path = os.environ.get(LOG_SOCKET_ENV)
+    if socket_path:
+        _redirect_output(socket_path)
+    from .loop import Runtime
+
+    runtime = Runtime(handler_name, concurrent=True)
+    runtime.on_ready = lambda: os.write(ready_fd, _READY)
+    runtime.start()
+
+
+def _spawn(handler_name: str) -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        try:
+            _worker(handler_name, write_fd)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            sys.stdout.flush()
+            os._exit(code)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            os._exit(1)
+        os._exit(0)
+    os.close(write_fd)
+    return pid, read_fd
+
+
+def run_workers(handler_name: str, count: int) -> NoReturn:
+    if count == 0:
+        sys.exit(0)  # awslambdaric: zero workers, nothing to do
+    workers: dict[int, int] = {}  # pid -> read end of its ready pipe
+    for _ in range(count):
+        pid, read_fd = _spawn(handler_name)
+        workers[pid] = read_fd
+    while workers:
+        pid, status = os.wait()
+        read_fd = workers.pop(pid, None)
+        if read_fd is None:
+            continue
+        was_ready = os.read(read_fd, 1) == _READY
+        os.close(read_fd)
+        code = os.waitstatus_to_exitcode(status)
+        if not was_ready:
+            # Init failed (the worker posted /init/error): the others would fail alike.
+            for other in workers:
+                os.kill(other, 9)
+            sys.exit(code if code > 0 else 1)
+        sys.stderr.write(f"lambdaloop: worker {pid} exited ({code}) after init; starting a replacement\n")
+        new_pid, new_fd = _spawn(handler_name)
+        workers[new_pid] = new_fd
+    sys.exit(0)
