@@ -80,6 +80,12 @@ class Runtime:
         self.function_env = FunctionEnvironment(environ)
         self.log_config = LogConfig(environ)
         self.sink = create_sink(environ, self.log_config.is_json)
+        self.unmarshal_event = unmarshal_event
+        self.marshal_result = marshal_result
+        if environ.get("LAMBDALOOP_JSON") == "orjson":
+            from .fastjson import dumps_result, loads_event
+
+            self.unmarshal_event, self.marshal_result = loads_event, dumps_result
         self.state = RequestState()
         self.async_loop: PersistentLoop | None = None
         # One of several workers (Lambda Managed Instances): a failed post or /next is
@@ -196,7 +202,7 @@ class Runtime:
         report: ErrorReport | None = None
         try:
             context = build_context(invocation, self.function_env, self.sink)
-            event = unmarshal_event(invocation.body, invocation.content_type)
+            event = self.unmarshal_event(invocation.body, invocation.content_type)
             if hooks.BEFORE_INVOKE:
                 hooks.run(hooks.BEFORE_INVOKE, event, context)
             result = handler(event, context)
@@ -205,7 +211,7 @@ class Runtime:
             if is_stream(result):
                 stream = result
             else:
-                body, content_type = marshal_result(result)
+                body, content_type = self.marshal_result(result)
         except FaultError as fault:
             report = report_fault(fault, request_id)
         except Exception as exc:

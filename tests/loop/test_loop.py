@@ -190,3 +190,9 @@ def test_base_exceptions_other_than_exit_are_invocation_errors(run, fn: str, err
     assert error.path.endswith("/r1/error") and body(error)["errorType"] == error_type
     assert api.wait_post().path.endswith("/r2/response")  # the process lives on
     assert runtime.proc.poll() is None
+
+
+def test_orjson_codec_is_opt_in_and_compact(run) -> None:
+    api, _ = run([event("r1", b'{"a": [1, 2]}')], "loopfns.echo", env={"LAMBDALOOP_JSON": "orjson"})
+    post = api.wait_post()
+    assert post.body.startswith(b'{"event":{"a":[1,2]},"n":1,')
