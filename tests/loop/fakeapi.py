@@ -19,6 +19,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     raw_head: bytes = b""
+    connection: int = 0  # which accepted connection carried it
 
 
 @dataclass
@@ -51,6 +52,7 @@ class FakeRuntimeAPI:
             self.events.put(answer)
         self.on_post = on_post or (lambda request: Answer(202, {}, b'{"status":"OK"}'))
         self.requests: list[Request] = []
+        self.extension_requests: list[Request] = []
         self.posts: queue.Queue[Request] = queue.Queue()
         self.connections = 0
         self._stop = threading.Event()
@@ -58,6 +60,10 @@ class FakeRuntimeAPI:
         self.address = f"127.0.0.1:{self._server.getsockname()[1]}"
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
+
+    def runtime_connections(self) -> set[int]:
+        """The connections that carried Runtime API calls (not the extension's)."""
+        return {r.connection for r in self.requests if not r.path.startswith("/2020-01-01/")}
 
     def close(self) -> None:
         self._stop.set()
@@ -79,14 +85,14 @@ class FakeRuntimeAPI:
             except OSError:
                 return
             self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            threading.Thread(target=self._serve, args=(conn, self.connections), daemon=True).start()
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket, number: int) -> None:
         # The runtime may be killed mid-request: that is the test's business, not ours.
         with contextlib.suppress(OSError):
-            self._exchange(conn)
+            self._exchange(conn, number)
 
-    def _exchange(self, conn: socket.socket) -> None:
+    def _exchange(self, conn: socket.socket, number: int) -> None:
         buffer = b""
         with conn:
             while not self._stop.is_set():
@@ -109,12 +115,20 @@ class FakeRuntimeAPI:
                         return
                     buffer += data
                 body, buffer = buffer[:length], buffer[length:]
-                request = Request(method, path, headers, body, head)
+                request = Request(method, path, headers, body, head, number)
                 self.requests.append(request)
                 if path.endswith("/invocation/next"):
                     answer = self._next_event()
                     if answer is None:
                         return
+                elif path.startswith("/2020-01-01/extension/"):
+                    # The runtime registers an internal extension (for SIGTERM) and parks it
+                    # in event/next, as Lambda expects; this fake plays along and never wakes it.
+                    self.extension_requests.append(request)
+                    if path.endswith("/event/next"):
+                        self._stop.wait()
+                        return
+                    answer = Answer(200, {"Lambda-Extension-Identifier": "ext-1"}, b'{"functionName":"f"}')
                 else:
                     answer = self.on_post(request)
                     self.posts.put(request)
