@@ -1,0 +1,66 @@
+"""The loop under every Lambda Python version this machine has (3.10 to 3.14).
+
+Only the stdlib is needed for these paths (results, errors, init errors, async on
+asyncio's own loop), so each interpreter runs the source tree directly. Versions that are
+not installed are skipped by name, so a reader sees which ones ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .fakeapi import FakeRuntimeAPI, event
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = Path(__file__).parent / "functions"
+VERSIONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
+
+
+def find_python(version: str) -> str | None:
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    for candidate in sorted(pyenv.glob(f"{version}.*"), reverse=True):
+        binary = candidate / "bin" / f"python{version}"
+        if binary.exists():
+            return str(binary)
+    found = shutil.which(f"python{version}")
+    # A pyenv shim answers for versions it does not have; only a real interpreter counts.
+    if found and "/shims/" not in found:
+        return found
+    return None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_loop_runs_on(version: str) -> None:
+    python = find_python(version)
+    if python is None:
+        pytest.skip(f"python{version} is not installed here")
+    events = [
+        event("ok", b'{"fn": "echo", "x": "\\u00e9"}'),
+        event("err", b'{"fn": "unserializable"}'),
+        event("async", b'{"fn": "cancelled"}'),
+    ]
+    with FakeRuntimeAPI(events) as api:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT / "runtime"),
+            "AWS_LAMBDA_RUNTIME_API": api.address,
+            "LAMBDALOOP_SIGTERM": "0",
+        }
+        proc = subprocess.Popen([python, "-m", "lambdaloop", "loopfns.dispatch"], cwd=FUNCTIONS, env=env,
+                                start_new_session=True)  # fmt: skip
+        try:
+            ok, err, cancelled = (api.wait_post(timeout=30) for _ in range(3))
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert ok.path.endswith("/ok/response") and json.loads(ok.body)["event"]["x"] == "é"
+    assert err.path.endswith("/err/error")
+    assert json.loads(err.body)["errorType"] == "Runtime.MarshalError"
+    assert json.loads(cancelled.body)["errorType"] == "CancelledError"
