@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .aio import PersistentLoop
 
 _TRACE_ENV = "_X_AMZN_TRACE_ID"
+_COALESCE_LIMIT = 64 * 1024
 UNHANDLED_INIT_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. However, in rare "
     "cases, a Lambda runtime update can cause unexpected function behavior. For functions using managed runtimes, "
@@ -77,6 +78,7 @@ class Runtime:
         self.connection = Connection(address)
         self.host = address
         self.user_agent = user_agent()
+        self.next_request_bytes = protocol.next_request(self.host, self.user_agent)  # the same every time
         self.function_env = FunctionEnvironment(environ)
         self.log_config = LogConfig(environ)
         self.sink = create_sink(environ, self.log_config.is_json)
@@ -100,6 +102,9 @@ class Runtime:
         sys.stderr = Unbuffered(sys.stderr)  # type: ignore[assignment]
         install_when_imported(self._setup_logging)
         handler = self.init()
+        from .extensions.internal import start_internal_extensions  # before any /next: registration closes then
+
+        start_internal_extensions(self)
         if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
             from .snapstart import run_snapstart_hooks
 
@@ -175,7 +180,7 @@ class Runtime:
         delays = (0.1, 0.2, 0.4, 0.8) if self.concurrent else ()
         for attempt in range(len(delays) + 1):
             try:
-                response = self.connection.request(protocol.next_request(self.host, self.user_agent))
+                response = self.connection.request(self.next_request_bytes)
                 invocation = protocol.parse_next(response.status, response.headers, response.body)
                 break
             except (TransportError, protocol.ProtocolError) as exc:
@@ -233,17 +238,19 @@ class Runtime:
         elif stream is not None:
             from .streaming import send_streaming_response
 
-            outcome = send_streaming_response(self, invocation, stream)
+            outcome = send_streaming_response(self, invocation, stream, event, context)
         else:
-            self.post(
-                protocol.response_request(
-                    self.host, self.user_agent, request_id, body, content_type, invocation.invocation_id
-                ),
-                f"/response for {request_id}",
+            head = protocol.response_head(
+                self.host, self.user_agent, request_id, len(body), content_type, invocation.invocation_id
             )
-            outcome = hooks.Outcome(True, result)
+            # Small bodies go in one write; a large one is sent as it is, not copied behind its head.
+            if len(body) <= _COALESCE_LIMIT:
+                self.post(head + body, request_id)
+            else:
+                self.post(head, request_id, body)
+            outcome = None
         if hooks.AFTER_INVOKE:
-            hooks.run(hooks.AFTER_INVOKE, event, context, outcome)
+            hooks.run(hooks.AFTER_INVOKE, event, context, outcome or hooks.Outcome(True, result))
 
     def post_error(self, invocation: protocol.Invocation, report: ErrorReport) -> None:
         log_runtime_error(self.sink, report.body)
@@ -253,17 +260,17 @@ class Runtime:
         request = protocol.error_request(
             self.host, self.user_agent, invocation.request_id, body, report.error_type, cause, invocation.invocation_id
         )
-        self.post(request, f"/error for {invocation.request_id}")
+        self.post(request, invocation.request_id, what="/error")
 
-    def post(self, request: bytes, what: str) -> None:
+    def post(self, request: bytes, request_id: str, body: bytes = b"", what: str = "/response") -> None:
         try:
-            response = self.connection.request(request)
+            response = self.connection.request(request, body)
         except TransportError as exc:
-            runtime_log(f"Failed to post {what}: {exc}")
+            runtime_log(f"Failed to post {what} for {request_id}: {exc}")
             if self.concurrent:
                 return  # this worker's loop goes on; the platform has failed that invocation
             sys.exit(1)
-        outcome = protocol.judge_post(response.status, response.body, what)
+        outcome = protocol.judge_post(response.status, response.body, f"{what} for {request_id}")
         if not outcome.ok:
             runtime_log(outcome.message)
 

@@ -133,7 +133,12 @@ class Connection:
             if len(buffer) > 1 << 20:
                 raise TransportError("response head larger than 1 MiB")
             self._fill()
-        head = buffer[:end].decode("latin-1")
+        try:
+            # Header values reach the handler (tenant id, client context): the platform
+            # sends UTF-8, and awslambdaric's C++ client hands them over as UTF-8 too.
+            head = buffer[:end].decode("utf-8")
+        except UnicodeDecodeError:
+            head = buffer[:end].decode("latin-1")
         del buffer[: end + 4]
         status_line, *header_lines = head.split("\r\n")
         parts = status_line.split(" ", 2)

@@ -97,6 +97,13 @@ def run_workers(handler_name: str, count: int) -> NoReturn:
     for _ in range(count):
         pid, read_fd = _spawn(handler_name)
         workers[pid] = read_fd
+    # The platform's SIGTERM reaches the whole process group: each worker runs its shutdown
+    # hooks and exits. The supervisor must outlive them (their PDEATHSIG would SIGKILL them
+    # mid-hook) and must not replace them.
+    import _signal
+
+    stopping: list[int] = []
+    _signal.signal(_signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     while workers:
         pid, status = os.wait()
         read_fd = workers.pop(pid, None)
@@ -105,6 +112,8 @@ def run_workers(handler_name: str, count: int) -> NoReturn:
         was_ready = os.read(read_fd, 1) == _READY
         os.close(read_fd)
         code = os.waitstatus_to_exitcode(status)
+        if stopping:
+            continue  # shutting down: however a worker ended, it is not replaced
         if not was_ready:
             # Init failed (the worker posted /init/error): the others would fail alike.
             for other in workers:

@@ -34,3 +34,15 @@ def test_a_worker_that_dies_after_init_is_replaced(run) -> None:  # noqa: F811
     assert len(set(pids)) == 1  # the replacement serves the rest
     assert runtime.proc.poll() is None
     assert "starting a replacement" in runtime.stop()
+
+
+def test_sigterm_ends_workers_and_supervisor_without_replacements(run) -> None:  # noqa: F811
+    import os
+    import signal
+
+    api, runtime = run([event("r1")], "lmifns.crash", env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"})
+    api.wait_post()
+    os.killpg(runtime.proc.pid, signal.SIGTERM)  # as the platform does: the whole group
+    code, out = runtime.wait()
+    assert code == 0
+    assert "replacement" not in out
