@@ -159,6 +159,17 @@ def next_request(host: str, user_agent: str) -> bytes:
     return _head("GET", NEXT_PATH, host, [("User-Agent", user_agent)])
 
 
+def response_head(
+    host: str, user_agent: str, request_id: str, length: int, content_type: str, invocation_id: str | None
+) -> bytes:
+    """The head of a buffered /response request whose body is ``length`` bytes."""
+    headers = [("content-type", content_type), ("User-Agent", user_agent)]
+    if invocation_id:
+        headers.append(("lambda-runtime-invocation-id", invocation_id))
+    headers.append(("content-length", str(length)))
+    return _head("POST", response_path(request_id), host, headers)
+
+
 def response_request(
     host: str,
     user_agent: str,
@@ -168,11 +179,7 @@ def response_request(
     invocation_id: str | None,
 ) -> bytes:
     """The buffered /response request, head and body."""
-    headers = [("content-type", content_type), ("User-Agent", user_agent)]
-    if invocation_id:
-        headers.append(("lambda-runtime-invocation-id", invocation_id))
-    headers.append(("content-length", str(len(body))))
-    return _head("POST", response_path(request_id), host, headers) + body
+    return response_head(host, user_agent, request_id, len(body), content_type, invocation_id) + body
 
 
 def error_request(
@@ -240,3 +247,69 @@ def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
 
 def restore_next_request(host: str, user_agent: str) -> bytes:
     return _head("GET", RESTORE_NEXT_PATH, host, [("User-Agent", user_agent)])
+
+
+# -- Response streaming (shared/design/protocols.md §1) ---------------------------------
+#
+# A streamed /response is one chunked POST: the head below, one chunk per write, then the
+# last chunk, with the two declared trailers when the stream failed after its first byte.
+
+STREAMING_MODE = "streaming"
+# RAPID's own default when a streamed response carries no Content-Type.
+STREAM_CONTENT_TYPE = "application/octet-stream"
+# The body is a JSON prelude, 8 NUL bytes, then the payload (Function URLs, API Gateway).
+HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+HTTP_PRELUDE_DELIMITER = b"\x00" * 8
+# Lambda's documented streamed-response limit: 200 MB, in the MiB sense of its other quotas.
+MAX_STREAMED_RESPONSE = 200 * 1024 * 1024
+STREAM_END = b"0\r\n\r\n"
+
+
+def streaming_response_head(
+    host: str, user_agent: str, request_id: str, content_type: str, invocation_id: str | None
+) -> bytes:
+    """The head of a streamed /response: mode header, chunked, both trailers declared up
+    front (a peer may only accept trailers it was told about)."""
+    headers = [
+        ("content-type", _header_safe(content_type)),
+        ("User-Agent", user_agent),
+        (H_RESPONSE_MODE, STREAMING_MODE),
+        ("Transfer-Encoding", "chunked"),
+        ("Trailer", f"{H_ERROR_TYPE}, {H_ERROR_BODY}"),
+    ]
+    if invocation_id:
+        headers.append(("lambda-runtime-invocation-id", invocation_id))
+    return _head("POST", response_path(request_id), host, headers)
+
+
+def chunk_head(size: int) -> bytes:
+    """The size line that opens one chunk of ``size`` bytes (never 0: that ends the body)."""
+    if size <= 0:
+        raise ValueError("an empty chunk would end the chunked body")
+    return b"%x\r\n" % size
+
+
+def chunk(data: bytes | bytearray | memoryview) -> bytes:
+    """One whole chunk: size line, data, CRLF."""
+    return chunk_head(len(data)) + data + b"\r\n"
+
+
+def stream_end(error_type: str | None = None, error_body: bytes | None = None) -> bytes:
+    """The last chunk, and the error trailers when the stream failed after its first byte.
+
+    ``error_body`` is the same JSON as an /error body; it travels base64-encoded (standard
+    alphabet, padded) because a trailer is one latin-1 line and the JSON may hold anything.
+    """
+    if error_type is None:
+        return STREAM_END
+    from binascii import b2a_base64
+
+    encoded = b2a_base64(error_body or b"", newline=False)
+    return (
+        b"0\r\n"
+        + f"{H_ERROR_TYPE}: {_header_safe(error_type)}\r\n".encode("latin-1")
+        + H_ERROR_BODY.encode("latin-1")
+        + b": "
+        + encoded
+        + b"\r\n\r\n"
+    )
