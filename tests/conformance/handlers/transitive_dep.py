@@ -1,0 +1,1 @@
+import missing_transitive_dependency_xyz  # noqa: F401
