@@ -1,0 +1,112 @@
+"""Child processes of the execution environment: the runtime and external extensions.
+
+Each child runs in its own session (so a timeout kills the runtime's whole process group,
+threads and grandchildren included, as the RIE does), with stdout and stderr piped back
+line by line to a sink: the emulator prints them and turns them into telemetry records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+
+LineSink = Callable[[str, str], None]  # (source name, line without newline)
+
+# Go's os/exec wording for signals, which the RIE puts in "Runtime exited with error: ...".
+_SIGNAL_WORDS = {
+    signal.SIGKILL: "killed",
+    signal.SIGTERM: "terminated",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGINT: "interrupt",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGILL: "illegal instruction",
+    signal.SIGPIPE: "broken pipe",
+}
+
+
+def exit_reason(returncode: int) -> str:
+    """The RIE's description of how a process ended: ``exit status 7``, ``signal: killed``."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        sig = signal.Signals(-returncode)
+    except ValueError:
+        return f"signal: {-returncode}"
+    return f"signal: {_SIGNAL_WORDS.get(sig, sig.name.lower())}"
+
+
+class Child:
+    """One started process with its log pumps."""
+
+    def __init__(self, name: str, process: asyncio.subprocess.Process, sink: LineSink) -> None:
+        self.name = name
+        self.process = process
+        self.pid = process.pid
+        self._pumps = [
+            asyncio.ensure_future(_pump(stream, name, sink)) for stream in (process.stdout, process.stderr) if stream
+        ]
+        self.exited: asyncio.Task[int] = asyncio.ensure_future(self._wait())
+
+    async def _wait(self) -> int:
+        code = await self.process.wait()
+        # The pipes may still hold the last lines; let them drain, but a grandchild holding
+        # the pipe open must not keep the exit from being seen.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*self._pumps), 1.0)
+        return code
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    def signal_group(self, sig: int) -> None:
+        # The child leads its own session, so its pgid is its pid.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    async def kill(self) -> int:
+        """SIGKILL the whole group and wait for the exit to be reaped."""
+        self.signal_group(signal.SIGKILL)
+        code = await self.exited
+        for pump in self._pumps:
+            pump.cancel()
+        return code
+
+    async def terminate(self, grace: float) -> int:
+        """SIGTERM the group, then SIGKILL after ``grace`` seconds."""
+        if self.alive:
+            self.signal_group(signal.SIGTERM)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.exited), grace)
+        return await self.kill()
+
+
+async def spawn(name: str, argv: list[str], env: dict[str, str], cwd: str | None, sink: LineSink) -> Child:
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        env=env,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        # Log lines of any length: the default 64 KiB limit would break a big print.
+        limit=1 << 24,
+    )
+    return Child(name, process, sink)
+
+
+async def _pump(stream: asyncio.StreamReader, name: str, sink: LineSink) -> None:
+    while True:
+        try:
+            line = await stream.readline()
+        except ValueError:  # a line over the limit: hand over what is buffered
+            line = await stream.read(1 << 24)
+        if not line:
+            return
+        sink(name, line.decode("utf-8", "replace").rstrip("\r\n"))

@@ -1,0 +1,444 @@
+"""The execution environment's lifecycle: init, one invoke at a time, reset, shutdown.
+
+This is the part of the emulator that plays RAPID. It owns the processes (runtime and
+external extensions), the queue of invokes, and the rendezvous between an invoke and the
+runtime's ``/next``. The HTTP handlers (``runtime_api``, ``invoke_api``) only translate
+requests into calls on it.
+
+Life of an invoke: wait in the queue; if no healthy environment, init one (extensions
+first, then the runtime, done when the runtime and every registered extension wait for an
+event); deliver to ``/next`` and send INVOKE to extensions; wait for the first of: the
+runtime's answer, its exit, the deadline. A crash or timeout resets the environment (every
+process ended), and the next invoke starts a fresh one, as the RIE does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from lambdaloop.emulator import extensions as ext
+from lambdaloop.emulator import outcome as oc
+from lambdaloop.emulator import records, report
+from lambdaloop.emulator.config import EmulatorConfig
+from lambdaloop.emulator.invocation import Invocation
+from lambdaloop.emulator.process import Child, exit_reason, spawn
+from lambdaloop.emulator.telemetry import Hub
+
+# (source, line): source is "platform", "runtime" or an extension's name.
+LogSink = Callable[[str, str], None]
+
+
+class Signal:
+    """Wakes every waiter when the environment's state changed (a /next arrived, an
+    extension came back to /event/next, a post landed)."""
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[None] | None = None
+
+    def notify(self) -> None:
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
+        self._future = None
+
+    def wait(self) -> asyncio.Future[None]:
+        if self._future is None:
+            self._future = asyncio.get_running_loop().create_future()
+        return self._future
+
+
+def find_extensions(directory: str | None) -> list[str]:
+    """Executable files in the extensions directory, in name order (Lambda's order)."""
+    if not directory or not os.path.isdir(directory):
+        return []
+    found = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            found.append(path)
+    return found
+
+
+class Sandbox:
+    def __init__(self, config: EmulatorConfig, sink: LogSink) -> None:
+        self.config = config
+        self.sink = sink
+        self.runtime_api = ""  # host:port, known once the server listens
+        self.hub = Hub()
+        self.registry = ext.Registry()
+        self.runtime: Child | None = None
+        self.extension_children: list[Child] = []
+        self.current: Invocation | None = None
+        self.changed = Signal()
+        self.init_error: tuple[bytes, str | None] | None = None
+        self.initialized = False
+        self.invokes = 0
+        self._next_waiter: asyncio.Future[Invocation | None] | None = None
+        self._init_duration_ms: float | None = None
+        self._peak_mb = 0
+        self._queue: asyncio.Queue[Invocation] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._closing = False
+        self._busy = False
+        # Every child ever started and not yet reaped (teardown and close end them all).
+        self._spawned: set[Child] = set()
+
+    # ---- the outside world's view -------------------------------------------------------
+
+    def start(self) -> None:
+        self._worker = asyncio.ensure_future(self._work())
+
+    def submit(self, invocation: Invocation) -> None:
+        """Queue an invoke; overlapping invokes wait their turn (the RIE crashes instead)."""
+        self._queue.put_nowait(invocation)
+
+    async def close(self) -> None:
+        """Shut the environment down the way Lambda does and stop the worker.
+
+        The worker is not cancelled in the middle of its work (that could drop a process
+        half-way through a teardown): closing makes its waits end, it finishes the invoke in
+        hand, and only then, idle on its queue, is it cancelled."""
+        self._closing = True
+        shutdown = oc.platform_error("Sandbox.Shutdown", "The emulator is shutting down")
+        while not self._queue.empty():
+            self._queue.get_nowait().finish(shutdown)
+        if self.current is not None:
+            self.current.finish(shutdown)
+        self.changed.notify()
+        if self._worker is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._worker_idle(), self.config.shutdown_budget_s + 10)
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self._teardown("SPINDOWN")
+        # Anything a cancelled step left behind still gets reaped.
+        await asyncio.gather(*(child.kill() for child in list(self._spawned)))
+        await self.hub.close()
+
+    async def _worker_idle(self) -> None:
+        while self._busy:
+            await self.changed.wait()
+
+    async def wait_idle(self) -> None:
+        """Until no invoke is queued or running (its REPORT line is out)."""
+        while self.current is not None or not self._queue.empty():
+            await self.changed.wait()
+
+    # ---- used by the Runtime API handlers -----------------------------------------------
+
+    def wait_next(self) -> asyncio.Future[Invocation | None]:
+        """The runtime called /next. A newer /next replaces an older one (a runtime that lost
+        its connection and retried); the older waiter gets None and is answered 403."""
+        if self._next_waiter is not None and not self._next_waiter.done():
+            self._next_waiter.set_result(None)
+        self.registry.closed = True
+        self._next_waiter = asyncio.get_running_loop().create_future()
+        self.changed.notify()
+        return self._next_waiter
+
+    def log(self, line: str) -> None:
+        self.sink("platform", line)
+
+    # ---- the worker ---------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            invocation = await self._queue.get()
+            self._busy = True
+            try:
+                await self._run(invocation)
+            except Exception as exc:  # never leave an invoker without an answer
+                invocation.finish(oc.platform_error("Emulator.Error", f"{type(exc).__name__}: {exc}"))
+                self.log(f"lambdaloop emulator: internal error: {exc!r}")
+                await self._teardown("FAILURE")
+            finally:
+                self.current = None
+                self._busy = False
+                self.changed.notify()
+
+    async def _run(self, invocation: Invocation, fresh_start: bool = False) -> None:
+        if self.runtime is not None and not self.runtime.alive:
+            # Crashed between invokes: Lambda (and the RIE) start a new environment.
+            await self._teardown("FAILURE")
+        init_ms: float | None = None
+        if self.runtime is None:
+            failure = await self._init()
+            if failure is not None:
+                invocation.finish(failure)
+                self._report(invocation, failure, 0.0, self._init_duration_ms)
+                return
+            init_ms = self._init_duration_ms
+        wait = await self._wait_until(self._ready, time.monotonic() + self.config.timeout_s)
+        if wait == "exit":
+            assert self.runtime is not None
+            reason = exit_reason(self.runtime.exited.result())
+            await self._teardown("FAILURE")
+            if not fresh_start:
+                # The idle runtime died since the last invoke: start over once, as the RIE does.
+                return await self._run(invocation, fresh_start=True)
+            failure = oc.exit_error(invocation.request_id, reason)
+            invocation.finish(failure)
+            self._report(invocation, failure, 0.0, init_ms)
+            return
+        if wait == "closing":
+            invocation.finish(oc.platform_error("Sandbox.Shutdown", "The emulator is shutting down"))
+            return
+        if wait == "timeout":
+            # An extension never came back to /event/next after the previous invoke.
+            outcome = oc.timeout(self.config.timeout_s)
+            invocation.finish(outcome)
+            self._report(invocation, outcome, self.config.timeout_s * 1000, init_ms)
+            await self._teardown("TIMEOUT")
+            return
+        await self._invoke(invocation, init_ms)
+
+    def _ready(self) -> bool:
+        return self._next_waiter is not None and not self._next_waiter.done() and self.registry.all_waiting()
+
+    async def _invoke(self, invocation: Invocation, init_ms: float | None) -> None:
+        config = self.config
+        request = invocation.request
+        invocation.deadline_ms = int(time.time() * 1000 + config.timeout_s * 1000)
+        invocation.started = time.monotonic()
+        self.current = invocation
+        self.invokes += 1
+        self._peak_mb = self._memory_mb()
+        self.log(report.start_line(request.request_id, config.function_version))
+        self.hub.emit("platform.start", records.start(request.request_id, config.function_version, request.trace_id))
+        waiter, self._next_waiter = self._next_waiter, None
+        assert waiter is not None
+        waiter.set_result(invocation)
+        event = ext.invoke_event(invocation.deadline_ms, request.request_id, config.function_arn, request.trace_id)
+        for extension in self.registry.broadcast("INVOKE", event):
+            extension.waiting = False
+        deadline = invocation.started + config.timeout_s
+        wait = await self._wait_until(lambda: invocation.finished, deadline)
+        duration_ms = (time.monotonic() - invocation.started) * 1000
+        if wait == "exit":
+            assert self.runtime is not None
+            code = await self.runtime.exited
+            pending = invocation.pending
+            if pending is not None:
+                invocation.finish(
+                    oc.response_too_large(runtime_alive=False)
+                    if pending.kind == "platform" and pending.error_type == "Function.ResponseSizeTooLarge"
+                    else pending
+                )
+            else:
+                invocation.finish(oc.exit_error(request.request_id, exit_reason(code)))
+        elif wait == "timeout":
+            invocation.finish(oc.timeout(config.timeout_s))
+        outcome = invocation.outcome
+        assert outcome is not None
+        self._report(invocation, outcome, duration_ms, init_ms)
+        if wait == "exit":
+            await self._teardown("FAILURE")
+        elif wait == "timeout":
+            await self._teardown("TIMEOUT")
+
+    def _report(self, invocation: Invocation, outcome: oc.Outcome, duration_ms: float, init_ms: float | None) -> None:
+        config = self.config
+        request_id = invocation.request_id
+        # Sampled at delivery too: a runtime that died has no /proc entry left to read.
+        max_mb = max(self._peak_mb, self._memory_mb())
+        status = outcome.telemetry_status
+        error_type = outcome.error_type if outcome.failed else None
+        trace_id = invocation.request.trace_id
+        self.hub.emit(
+            "platform.runtimeDone",
+            records.runtime_done(request_id, status, duration_ms, invocation.produced_bytes, error_type, trace_id),
+        )
+        self.log(report.end_line(request_id))
+        shown_status = None if status == "success" else status
+        self.log(report.report_line(request_id, duration_ms, config.memory_mb, max_mb, init_ms, shown_status))
+        self.hub.emit(
+            "platform.report",
+            records.report(request_id, status, duration_ms, config.memory_mb, max_mb, init_ms, error_type, trace_id),
+        )
+
+    def _memory_mb(self) -> int:
+        children = [self.runtime, *self.extension_children]
+        return report.peak_memory_mb(c.pid for c in children if c is not None and c.alive)
+
+    async def _wait_until(self, predicate: Callable[[], bool], deadline: float) -> str:
+        """'ok' once predicate() holds, 'exit' if the runtime dies first, 'timeout' at the deadline."""
+        while True:
+            if predicate():
+                return "ok"
+            if self.runtime is not None and not self.runtime.alive and self.runtime.exited.done():
+                return "exit"
+            if self._closing:
+                return "closing"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            waiters: list[asyncio.Future[object]] = [self.changed.wait()]  # type: ignore[list-item]
+            if self.runtime is not None:
+                waiters.append(self.runtime.exited)  # type: ignore[arg-type]
+            await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+
+    # ---- init ---------------------------------------------------------------------------
+
+    async def _init(self) -> oc.Outcome | None:
+        """Start a fresh environment. None on success, else the outcome for the invoker."""
+        config = self.config
+        started = time.monotonic()
+        deadline = started + config.init_timeout_s
+        paths = find_extensions(config.extensions_dir)
+        self.registry = ext.Registry(os.path.basename(p) for p in paths)
+        self.init_error = None
+        self.initialized = False
+        self.hub.emit("platform.initStart", records.init_start(config.function_name, config.function_version))
+        ext_env = config.extension_environment(self.runtime_api)
+        for path in paths:
+            name = os.path.basename(path)
+            try:
+                child = await self._spawn(name, [path], ext_env, os.path.dirname(path))
+            except OSError as exc:
+                return await self._init_failed(
+                    started, oc.error_json("Extension.LaunchError", str(exc)), "Extension.LaunchError"
+                )
+            self.extension_children.append(child)
+        # External extensions register before the runtime starts (Lambda's "Extension init").
+        names = {os.path.basename(p) for p in paths}
+        ext_wait = await self._wait_until_children(lambda: names <= self.registry.registered_external(), deadline)
+        if ext_wait != "ok":
+            return await self._init_failed(
+                started, b"", "Extension.Crash" if ext_wait == "exit" else "Sandbox.Timedout"
+            )
+        log_stream = datetime.now(timezone.utc).strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
+        try:
+            self.runtime = await self._spawn(
+                "runtime",
+                config.resolved_command(),
+                config.runtime_environment(self.runtime_api, log_stream),
+                config.task_root,
+            )
+        except OSError as exc:
+            message = f"Couldn't find valid bootstrap(s): {exc}"
+            return await self._init_failed(
+                started, oc.error_json("Runtime.InvalidEntrypoint", message), "Runtime.InvalidEntrypoint"
+            )
+        wait = await self._wait_until(self._init_settled, deadline)
+        if wait == "ok" and self.init_error is None and not self._extension_failed():
+            self.initialized = True
+            self._init_duration_ms = (time.monotonic() - started) * 1000
+            self.hub.emit("platform.initRuntimeDone", records.init_runtime_done("success"))
+            self.hub.emit("platform.initReport", records.init_report("success", self._init_duration_ms))
+            return None
+        if wait == "timeout":
+            return await self._init_failed(started, b"", "Sandbox.Timedout", oc.timeout(config.init_timeout_s))
+        failed = self._extension_failed()
+        if failed is not None:
+            return await self._init_failed(started, oc.error_json(failed, "An extension failed to initialize"), failed)
+        if self.init_error is not None:
+            # The runtime said why; give it a moment to exit on its own (awslambdaric does),
+            # then it is killed either way: no hanging in 403s like the RIE.
+            assert self.runtime is not None
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.runtime.exited), 1.0)
+            body, error_type = self.init_error
+            return await self._init_failed(started, body, error_type)
+        return await self._init_failed(started, b"", "Runtime.ExitError")
+
+    async def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: str | None) -> Child:
+        child = await spawn(name, argv, env, cwd, self.sink)
+        self._spawned.add(child)
+        child.exited.add_done_callback(lambda _: self._spawned.discard(child))
+        return child
+
+    def _init_settled(self) -> bool:
+        return self.init_error is not None or self._extension_failed() is not None or self._ready()
+
+    def _extension_failed(self) -> str | None:
+        for extension in self.registry.by_id.values():
+            if extension.error_type:
+                return extension.error_type
+        return None
+
+    async def _wait_until_children(self, predicate: Callable[[], bool], deadline: float) -> str:
+        while True:
+            if predicate():
+                return "ok"
+            if any(c.exited.done() for c in self.extension_children):
+                return "exit"
+            if self._closing:
+                return "closing"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            waiters: list[asyncio.Future[object]] = [self.changed.wait()]  # type: ignore[list-item]
+            waiters.extend(c.exited for c in self.extension_children)  # type: ignore[misc]
+            await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _init_failed(
+        self, started: float, body: bytes, error_type: str | None, outcome: oc.Outcome | None = None
+    ) -> oc.Outcome:
+        self._init_duration_ms = (time.monotonic() - started) * 1000
+        status = "timeout" if error_type == "Sandbox.Timedout" else "error"
+        self.hub.emit("platform.initRuntimeDone", records.init_runtime_done(status, error_type))
+        self.hub.emit("platform.initReport", records.init_report(status, self._init_duration_ms, error_type))
+        self.log(
+            f"INIT_REPORT Init Duration: {self._init_duration_ms:.2f} ms\tPhase: init\tStatus: {status}"
+            + (f"\tError Type: {error_type}" if error_type else "")
+        )
+        await self._teardown("FAILURE")
+        return outcome or oc.init_error(body, error_type)
+
+    # ---- reset and shutdown -------------------------------------------------------------
+
+    async def _teardown(self, reason: str) -> None:
+        """End every process of the environment. At a graceful shutdown (SPINDOWN) with a
+        registered extension the runtime gets SIGTERM and a short grace first (Lambda only
+        sends SIGTERM then); after a timeout or a failure it is killed at once. Extensions
+        registered for SHUTDOWN get the event and the rest of the budget."""
+        runtime, self.runtime = self.runtime, None
+        registry = self.registry
+        budget_end = time.monotonic() + self.config.shutdown_budget_s
+        if runtime is not None:
+            if runtime.alive and registry.any_registered and reason == "SPINDOWN":
+                await runtime.terminate(self.config.runtime_shutdown_s)
+            else:
+                await runtime.kill()
+        if self._next_waiter is not None and not self._next_waiter.done():
+            self._next_waiter.set_result(None)
+        self._next_waiter = None
+        children, self.extension_children = self.extension_children, []
+        live = [c for c in children if c.alive]
+        if live:
+            await self.hub.flush(min(1.0, self.config.shutdown_budget_s / 2))
+            deadline_ms = int(time.time() * 1000 + max(0.0, budget_end - time.monotonic()) * 1000)
+            targets = registry.broadcast("SHUTDOWN", ext.shutdown_event(reason, deadline_ms))
+            for extension in targets:
+                extension.waiting = False
+            by_name = {c.name: c for c in live}
+
+            def settled() -> bool:
+                # Done once each target is back in /event/next or has exited.
+                return all(e.waiting or not _alive(by_name.get(e.name)) for e in targets)
+
+            while not settled() and time.monotonic() < budget_end and any(c.alive for c in live):
+                await asyncio.wait(
+                    [self.changed.wait(), *(c.exited for c in live)],  # type: ignore[list-item]
+                    timeout=budget_end - time.monotonic(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            await asyncio.gather(*(c.kill() for c in children))
+        else:
+            await asyncio.gather(*(c.kill() for c in children))
+        # Release /event/next calls still parked on the old registry.
+        for extension in registry.by_id.values():
+            extension.queue.put_nowait({})
+        self.registry = ext.Registry()
+        self.initialized = False
+        self.init_error = None
+
+
+def _alive(child: Child | None) -> bool:
+    return child is not None and child.alive

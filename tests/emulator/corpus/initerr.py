@@ -1,0 +1,5 @@
+raise RuntimeError("init failed on purpose")
+
+
+def handler(event, context):
+    return "unreachable"

@@ -1,0 +1,138 @@
+"""The ``lambdaloop`` console script, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from lambdaloop.emulator import client, routes
+from lambdaloop.emulator.rie_backend import free_port, wait_listening
+
+from .conftest import REPO
+
+CLI = [sys.executable, "-m", "lambdaloop.cli"]
+
+
+def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], cwd=REPO, capture_output=True, text=True, timeout=120, input=stdin)
+
+
+def test_invoke_hello_with_a_sample_event() -> None:
+    done = _run("invoke", "examples/hello.handler", "--event", "apigw-v2")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"])["path"] == "/hello"
+    assert "REPORT RequestId:" in done.stderr and "Init Duration:" in done.stderr
+
+
+def test_invoke_reports_a_function_error_with_exit_code_1() -> None:
+    done = _run("invoke", "examples/hello.missing", "--event", "-", stdin="{}")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["errorType"] == "Runtime.HandlerNotFound"
+    assert "Runtime.HandlerNotFound" in done.stderr
+
+
+def test_invoke_stream_prints_the_chunks() -> None:
+    done = _run("invoke", "examples/stream.handler", "--stream", "--event", '{"count": 2, "delay": 0}')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "chunk 1 of 2\nchunk 2 of 2\n"
+
+
+def test_bad_event_is_a_usage_error() -> None:
+    done = _run("invoke", "examples/hello.handler", "--event", "no-such-sample")
+    assert done.returncode == 2
+    assert "apigw-v2" in done.stderr  # the message lists what exists
+
+
+def test_events_lists_the_samples() -> None:
+    done = _run("events")
+    assert done.stdout.split() == ["apigw-v1", "apigw-v2", "eventbridge", "function-url", "s3", "sqs"]
+    for name in done.stdout.split():
+        json.loads(_run("events", name).stdout)
+
+
+def test_invoke_through_the_real_rie(rie_path: str) -> None:
+    done = _run("invoke", "examples/hello.handler", "--event", "apigw-v1", "--rie", rie_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout)["body"])["path"] == "/hello"
+    assert "REPORT RequestId:" in done.stderr
+
+
+def test_serve_answers_the_rie_invoke_api_until_sigterm() -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [*CLI, "serve", "examples/hello.handler", "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_listening("127.0.0.1", port, 30, lambda: server.poll() is None)
+        address = f"127.0.0.1:{port}"
+        for path in ("/a", "/b"):
+            result = client.invoke(address, json.dumps({"rawPath": path}).encode(), path=routes.INVOKE_PATH)
+            assert json.loads(json.loads(result.body)["body"])["path"] == path
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0
+        output = server.stdout.read().decode() if server.stdout else ""
+        assert output.count("REPORT RequestId:") == 2
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def test_serve_through_the_rie_never_overlaps_invokes(rie_path: str) -> None:
+    """Two invokes at once would crash the classic RIE; the gate in front queues them."""
+    import threading
+
+    port = free_port()
+    server = subprocess.Popen(
+        [*CLI, "serve", "examples/stream.handler", "--port", str(port), "--rie", rie_path],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    results: list[client.InvokeResult] = []
+    try:
+        wait_listening("127.0.0.1", port, 30, lambda: server.poll() is None)
+        event = json.dumps({"count": 2, "delay": 0.3}).encode()
+
+        def call() -> None:
+            results.append(client.invoke(f"127.0.0.1:{port}", event, timeout=60))
+
+        threads = [threading.Thread(target=call) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert [r.status for r in results] == [200, 200, 200]
+        assert {r.body for r in results} == {b"chunk 1 of 2\nchunk 2 of 2\n"}
+        assert server.poll() is None  # the RIE behind is still up
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+
+
+def test_init_error_and_timeout_are_reported_clearly() -> None:
+    corpus = str(REPO / "tests" / "emulator" / "corpus")
+    init = _run("invoke", "initerr.handler", "--task-root", corpus)
+    assert init.returncode == 1
+    assert json.loads(init.stdout)["errorMessage"] == "init failed on purpose"
+    assert "INIT_REPORT Init Duration:" in init.stderr and "Status: error" in init.stderr
+    slow = _run("invoke", "funcs.slow", "--task-root", corpus, "--timeout", "1")
+    assert slow.returncode == 1
+    assert slow.stdout.strip() == "Task timed out after 1.00 seconds"
+    assert "Status: timeout" in slow.stderr
