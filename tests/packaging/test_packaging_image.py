@@ -1,0 +1,227 @@
+"""The base image: its entry script and runtime bootstrap on the host (fast), and the real
+image built with podman and invoked through its RIE (slow: LAMBDALOOP_SLOW_TESTS=1)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from lambda_sandbox import (
+    NOT_ROOT,
+    ROOT,
+    can_unshare,
+    descendants,
+    free_port,
+    load_build_module,
+    unzip_layer,
+    write_executable,
+)
+
+HERE = Path(__file__).resolve().parent
+IMAGE_DIR = ROOT / "layer" / "image"
+ENTRYPOINT = IMAGE_DIR / "lambda-entrypoint.sh"
+RUNTIME_BOOTSTRAP = IMAGE_DIR / "runtime-bootstrap.sh"
+
+
+@pytest.mark.parametrize("args", [[], ["app.handler", "extra"]])
+def test_entrypoint_wants_exactly_one_argument(args: list[str]) -> None:
+    result = subprocess.run([str(ENTRYPOINT), *args], capture_output=True, text=True, timeout=10, env={})
+    assert result.returncode == 142
+    assert "entrypoint requires the handler name to be the first argument" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "text"), [(None, 127, "does not exist"), (0o644, 126, "is not an executable")]
+)
+def test_runtime_bootstrap_checks_the_exec_wrapper_like_aws(
+    tmp_path: Path, mode: int | None, status: int, text: str
+) -> None:
+    wrapper = tmp_path / "wrapper"
+    if mode is not None:
+        wrapper.write_text("#!/bin/sh\n")
+        wrapper.chmod(mode)
+    env = {"AWS_LAMBDA_EXEC_WRAPPER": str(wrapper), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([str(RUNTIME_BOOTSTRAP)], capture_output=True, text=True, timeout=10, env=env)
+    assert result.returncode == status
+    assert f"{wrapper}: {text}" in result.stdout
+
+
+# Inside a mount and network namespace: the image's paths, and the RIE on the namespace's own
+# 0.0.0.0:8080 exactly as the entry script starts it (no address flag), unreachable from outside.
+HOST_SCRIPT = r"""
+set -eu
+root=$1 python=$2 rie=$3 entry=$4 client=$5 wrapper=$6
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+ip link set lo up
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755 lambda-var /var
+mkdir -p /var/task /var/runtime /var/lang/bin
+mount --bind "$root/runtime" /var/runtime
+mount -o remount,bind,ro /var/runtime
+mount --bind "$root/task" /var/task
+mount -o remount,bind,ro /var/task
+ln -s "$python" /var/lang/bin/python3
+mount -o remount,ro /var
+mount -t tmpfs -o mode=0755 lambda-usr-local-bin /usr/local/bin
+ln -s "$rie" /usr/local/bin/aws-lambda-rie
+mount -o remount,bind,ro /
+mount -t tmpfs -o mode=1777 lambda-tmp /tmp
+cd /var/task
+env -i PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin LANG=C.UTF-8 TZ=:/etc/localtime \
+    LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime AWS_LAMBDA_FUNCTION_TIMEOUT=20 \
+    ${wrapper:+AWS_LAMBDA_EXEC_WRAPPER=$wrapper} "$entry" app.handler >&2 &
+rie_pid=$!
+status=0
+"$python" -S -c "$client" || status=$?
+kill -TERM "$rie_pid" 2>/dev/null || true
+wait "$rie_pid" || true
+exit "$status"
+"""
+
+CLIENT = r"""
+import json, socket, sys, time, urllib.request
+deadline = time.monotonic() + 10
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", 8080), timeout=0.2).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("the RIE did not listen on :8080")
+        time.sleep(0.02)
+url = "http://127.0.0.1:8080/2015-03-31/functions/function/invocations"
+with urllib.request.urlopen(urllib.request.Request(url, data=b'{"deps": true}'), timeout=30) as r:
+    print("RESPONSE " + r.read().decode())
+"""
+
+
+def stage_image_runtime(layer_zip: Path, version: str, runtime: Path) -> None:
+    """/var/runtime as the Dockerfile lays it out: lambdaloop and its dependencies side by side,
+    lambdaloop's bootstrap as bootstrap.py, the AWS-shaped wrapper-aware script as bootstrap."""
+    unpacked = runtime.parent / "unpacked"
+    unzip_layer(layer_zip, unpacked)
+    shutil.copytree(unpacked / "python" / "lambdaloop", runtime / "lambdaloop")
+    shutil.copytree(unpacked / "python" / "lib" / f"python{version}" / "site-packages", runtime, dirs_exist_ok=True)
+    shutil.copyfile(unpacked / "bootstrap", runtime / "bootstrap.py")
+    write_executable(runtime / "bootstrap", RUNTIME_BOOTSTRAP.read_text())
+
+
+@pytest.mark.skipif(not can_unshare(), reason=NOT_ROOT)
+@pytest.mark.parametrize("wrapper", ["", "/var/task/chain-wrapper"])
+def test_entrypoint_and_runtime_bootstrap_on_the_host(
+    wrapper: str, interpreters: dict[str, str], layer_zip: Path, rie: Path, tmp_path: Path
+) -> None:
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if version not in interpreters:
+        pytest.skip(f"no Python {version} interpreter outside the venv")
+    root = tmp_path / "root"
+    stage_image_runtime(layer_zip, version, root / "runtime")
+    (root / "task").mkdir()
+    shutil.copyfile(HERE / "function" / "app.py", root / "task" / "app.py")
+    # AWS_LAMBDA_EXEC_WRAPPER in an image: the wrapper gets /var/lang/bin/python3 /var/runtime/bootstrap.py.
+    write_executable(
+        root / "task" / "chain-wrapper",
+        '#!/bin/sh\necho "image-wrapper ran with: $*" >&2\nexport CHAIN_RECORD="$*"\nexec "$@"\n',
+    )
+    unshare = shutil.which("unshare") or "/usr/bin/unshare"
+    cmd = [unshare, "--mount", "--net", "--propagation", "private", "/bin/sh", "-c", HOST_SCRIPT, "image-host"]
+    cmd += [str(root), interpreters[version], str(rie), str(ENTRYPOINT), CLIENT, wrapper]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={})
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        for pid in [*descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+    assert process.returncode == 0, stdout + stderr
+    (line,) = [x for x in stdout.splitlines() if x.startswith("RESPONSE ")]
+    out = json.loads(line.removeprefix("RESPONSE "))
+    assert out["lambdaloop"] == "/var/runtime/lambdaloop/__init__.py", out
+    assert out["awslambdaric_loaded"] is False
+    assert out["executable"] == "/var/lang/bin/python3"
+    assert out["handler_env"] == "app.handler"  # exported by the entry script
+    assert out["deps"]["uvloop"] == "/var/runtime/uvloop/__init__.py"
+    if wrapper:
+        assert out["chain_record"] == "/var/lang/bin/python3 /var/runtime/bootstrap.py"
+        assert "image-wrapper ran with" in stderr
+
+
+# -- the real image ----------------------------------------------------------------------------
+
+
+def podman_env() -> dict[str, str]:
+    return {**os.environ, "CONTAINERS_CONF": str(IMAGE_DIR / "containers.conf")}
+
+
+@pytest.mark.slow
+def test_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_path: Path) -> None:
+    """Build the Dockerfile (Debian bookworm base made with debootstrap, cached by podman after
+    the first run: about 60 s cold, 10 s warm), derive a function image the way users do, run it
+    as Lambda does (read-only root, /tmp tmpfs, uid 993) and invoke it through the bundled RIE."""
+    missing = [tool for tool in ("podman", "runc", "debootstrap") if shutil.which(tool) is None]
+    if missing or os.geteuid() != 0:
+        pytest.skip(
+            f"needs root and {', '.join(missing) or 'podman'} (apt-get install podman buildah runc debootstrap)"
+        )
+    sys.path.insert(0, str(ROOT / "layer"))
+    try:
+        import build_image
+    finally:
+        sys.path.remove(str(ROOT / "layer"))
+    assert load_build_module()  # the layer tooling imports cleanly too
+    base_tag = build_image.build("localhost/lambdaloop:test", "localhost/lambdaloop/debian-python:bookworm")
+
+    function = tmp_path / "function"
+    function.mkdir()
+    shutil.copyfile(HERE / "function" / "app.py", function / "app.py")
+    (function / "Containerfile").write_text(
+        f'FROM {base_tag}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD ["app.handler"]\n'
+    )
+    tag = f"localhost/lambdaloop-function-test:{uuid.uuid4().hex[:8]}"
+    env = podman_env()
+    subprocess.run(["podman", "build", "-q", "-t", tag, "-f", str(function / "Containerfile"), str(function)],
+                   check=True, env=env, capture_output=True)  # fmt: skip
+    container = ""
+    try:
+        wrong = subprocess.run(["podman", "run", "--rm", tag, "a", "b"], env=env, capture_output=True, text=True)
+        assert wrong.returncode == 142, wrong.stderr
+
+        port = free_port()
+        run = subprocess.run(
+            ["podman", "run", "-d", "--read-only", "--tmpfs", "/tmp", "--user", "993:990",
+             "-p", f"127.0.0.1:{port}:8080", tag],
+            check=True, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        container = run.stdout.strip()
+        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, data=b'{"deps": true}'), timeout=30) as r:
+                    out = json.loads(r.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        logs = subprocess.run(["podman", "logs", container], env=env, capture_output=True, text=True).stdout
+    finally:
+        if container:
+            subprocess.run(["podman", "rm", "-f", container], env=env, capture_output=True)
+        subprocess.run(["podman", "rmi", "-f", tag], env=env, capture_output=True)
+    assert out["lambdaloop"] == "/var/runtime/lambdaloop/__init__.py", (out, logs)
+    assert out["awslambdaric_loaded"] is False
+    assert out["executable"] == "/var/lang/bin/python3"
+    assert (out["task_writable"], out["tmp_writable"]) == (False, True)
+    assert out["deps"]["orjson"] == "/var/runtime/orjson/__init__.py"
