@@ -73,7 +73,10 @@ mount -o remount,bind,ro /var/task
 ln -s "$python" /var/lang/bin/python3
 mount -o remount,ro /var
 mount -t tmpfs -o mode=0755 lambda-usr-local-bin /usr/local/bin
-ln -s "$rie" /usr/local/bin/aws-lambda-rie
+# Copies, not links: /tmp is masked below, and the checkout (or the cache) may live there.
+cp "$rie" /usr/local/bin/aws-lambda-rie
+cp "$entry" /usr/local/bin/lambda-entrypoint.sh
+entry=/usr/local/bin/lambda-entrypoint.sh
 mount -o remount,bind,ro /
 mount -t tmpfs -o mode=1777 lambda-tmp /tmp
 cd /var/task
