@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from . import __version__, hooks, protocol
+from . import __version__, awslambdaric_shim, hooks, protocol
 from .context import FunctionEnvironment, build_context
 from .errors import (
     EXIT_ERROR,
@@ -137,7 +137,8 @@ class Runtime:
         else:
             if is_async_handler(handler):
                 self.event_loop()  # create it during init, not on the first invoke
-            return handler
+            # The handler as an agent that patches awslambdaric wrapped it (Sentry), if one did.
+            return awslambdaric_shim.resolve_handler(handler)
         self.fail_init(report, 1)
 
     def fail_init(self, report: ErrorReport, status: int) -> NoReturn:
@@ -145,6 +146,7 @@ class Runtime:
 
         logging.warning(UNHANDLED_INIT_WARNING)
         log_runtime_error(self.sink, report.body)
+        awslambdaric_shim.report_init_error(report.body)
         self.post_init_error(report, report.error_type)
         sys.exit(status)
 
@@ -276,6 +278,7 @@ class Runtime:
 
 
 def run(handler_name: str) -> NoReturn:
+    awslambdaric_shim.expose()  # before the function's code can look for it
     if "AWS_LAMBDA_MAX_CONCURRENCY" in os.environ:
         from .workers import concurrency, run_workers
 
