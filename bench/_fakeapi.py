@@ -27,6 +27,10 @@ ARN = "arn:aws:lambda:us-east-1:123456789012:function:bench"
 TRACE = "Root=1-5e1b4151-5ac6c58f5b5daa6532e4f5d1;Parent=53995c3f42cd8ad8;Sampled=1"
 ACCEPTED = b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"status":"OK"}\n'
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+EXTENSION_REGISTERED = (
+    b"HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: bench-ext\r\nContent-Type: application/json\r\n"
+    b'Content-Length: 59\r\n\r\n{"functionName":"bench","functionVersion":"$LATEST","h":""}'
+)
 NEXT_SUFFIX = b"/invocation/next"
 
 
@@ -187,6 +191,13 @@ class FakeRuntimeApi:
                 return  # everything served: hold this /next open
             self.served += 1
             conn.sock.sendall((self._templates[id(phase)] % self.served) + phase.payload)
+            return
+        if b"/extension/" in path:
+            # The Extensions API as Lambda answers it: lambdaloop registers its SIGTERM
+            # extension before the first /next (200 + identifier) and parks it in event/next,
+            # which the platform never answers for an extension with no events.
+            if path.endswith(b"/register"):
+                conn.sock.sendall(EXTENSION_REGISTERED)
             return
         conn.sock.sendall(ACCEPTED)
         if method != b"POST" or not (path.endswith(b"/response") or path.endswith(b"/error")):

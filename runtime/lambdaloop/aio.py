@@ -41,7 +41,3 @@ class PersistentLoop:
             if tb is not None:
                 exc.__traceback__ = tb
             raise
-
-
-def is_awaitable(value: object) -> bool:
-    return asyncio.iscoroutine(value) or isinstance(value, asyncio.Future) or hasattr(value, "__await__")

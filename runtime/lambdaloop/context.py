@@ -160,10 +160,10 @@ def _pop_w3c(client_context: Any) -> dict[str, str]:
 
 def parse_json_header(value: str, name: str) -> Any:
     """Client context and Cognito identity, parsed as awslambdaric parses them (stdlib json)."""
-    from .marshal import _fast_loads
+    from .marshal import loads_json
 
     try:
-        return _fast_loads(value)
+        return loads_json(value)
     except Exception:
         pass
     import json  # only for a header the fast scanner refused: the exact message matters

@@ -103,8 +103,12 @@ def make_xray_cause(error_type: str, message: str, frames: list[tuple[str, int, 
     stack = [{"label": name, "path": path, "line": line} for path, line, name, _code in frames]
     # awslambdaric builds "paths" from a set (random order); first-seen order is stable.
     paths = list(dict.fromkeys(path for path, _line, _name, _code in frames))
+    try:
+        working_directory = os.getcwd()
+    except OSError:  # the handler removed its own working directory: still report its error
+        working_directory = ""
     return {
-        "working_directory": os.getcwd(),
+        "working_directory": working_directory,
         "exceptions": [{"message": message, "type": error_type, "stack": stack}],
         "paths": paths,
     }
@@ -162,3 +166,22 @@ def format_text_error_lines(body: dict[str, Any]) -> list[str]:
                 stripped = line.lstrip(" ")
                 lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
     return lines
+
+
+def classify(exc: BaseException, request_id: str) -> tuple[ErrorReport, bool]:
+    """The error to post for whatever a handler (or stream) raised, and whether the process
+    must then end (sys.exit, KeyboardInterrupt). Never raises: a report that cannot be built
+    in full (a broken ``__str__``, a deleted working directory) falls back to the bare type,
+    because the one thing that must not happen is an invocation left without an answer."""
+    exiting = isinstance(exc, (SystemExit, KeyboardInterrupt))
+    try:
+        if isinstance(exc, FaultError):
+            return report_fault(exc, request_id), False
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            return exit_report(exc, request_id), True
+        # asyncio.CancelledError, GeneratorExit or a user's BaseException subclass included:
+        # an error for this invocation, not the end of the process.
+        return report_exception(exc, request_id), False
+    except BaseException:
+        error_type = EXIT_ERROR if exiting else type(exc).__name__
+        return ErrorReport(make_error_body(_safe_str(exc), error_type, [], request_id), {}), exiting

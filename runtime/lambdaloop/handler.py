@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect (a few ms)
+# inspect.CO_COROUTINE / CO_ASYNC_GENERATOR, without importing inspect (a few ms)
+CO_COROUTINE = 0x80
+CO_ASYNC_GENERATOR = 0x200
 
 
 def load_handler(handler: str) -> Callable[..., Any]:
@@ -56,4 +58,11 @@ def is_async_handler(handler: object) -> bool:
     if code is None:
         call = getattr(type(handler), "__call__", None)  # noqa: B004 (we want its code object)
         code = getattr(call, "__code__", None)
-    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+    return code is not None and bool(code.co_flags & CO_COROUTINE)
+
+
+def is_stream(result: object) -> bool:
+    """A generator, an async generator, or a streaming response object (``lambdaloop.streaming``).
+    awslambdaric fails all of these with Runtime.MarshalError, so no working handler changes."""
+    kind = type(result)
+    return kind.__name__ in ("generator", "async_generator") or hasattr(kind, "__lambdaloop_stream__")

@@ -83,10 +83,15 @@ def on_shutdown(func: F) -> F:
 
 
 def run(hooks: list[Callable[..., Any]], *args: Any) -> None:
-    """Call each hook; report and swallow what they raise."""
+    """Call each hook; report and swallow whatever they raise, SystemExit included: a hook
+    never decides an invocation's fate, nor the process's."""
     for hook in list(hooks):
         try:
             hook(*args)
-        except Exception as exc:
-            name = getattr(hook, "__qualname__", repr(hook))
-            sys.stderr.write(f"lambdaloop: hook {name} raised {type(exc).__name__}: {exc}\n")
+        except BaseException as exc:
+            try:
+                detail = str(exc)
+            except Exception:
+                detail = "<str() failed>"
+            name = getattr(hook, "__qualname__", None) or type(hook).__name__
+            sys.stderr.write(f"lambdaloop: hook {name} raised {type(exc).__name__}: {detail}\n")

@@ -128,6 +128,11 @@ def create_sink(environ: os._Environ[str], is_json: bool) -> StdoutSink | Framed
     return StdoutSink(is_json)
 
 
+def runtime_log(message: str) -> None:
+    """The runtime's own diagnostics, in aws-lambda-cpp's shape, on stdout like awslambdaric's."""
+    sys.stdout.write(f"[ERROR] [{int(time.time() * 1000)}] LAMBDA_RUNTIME {message}\n")
+
+
 def json_timestamp(seconds: float) -> str:
     whole = int(seconds)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((seconds - whole) * 1000):03d}Z"

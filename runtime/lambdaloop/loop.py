@@ -19,14 +19,22 @@ from .errors import (
     EXIT_ERROR,
     ErrorReport,
     FaultError,
+    classify,
     exit_code_of,
-    exit_report,
     make_error_body,
     report_exception,
     report_fault,
 )
-from .handler import is_async_handler, load_handler
-from .logs import LogConfig, RequestState, Unbuffered, create_sink, install_when_imported, log_runtime_error
+from .handler import is_async_handler, is_stream, load_handler
+from .logs import (
+    LogConfig,
+    RequestState,
+    Unbuffered,
+    create_sink,
+    install_when_imported,
+    log_runtime_error,
+    runtime_log,
+)
 from .marshal import marshal_result, to_json, unmarshal_event
 from .transport import Connection, TransportError
 
@@ -49,21 +57,9 @@ UNHANDLED_INIT_WARNING = (
 )
 
 
-def is_stream(result: object) -> bool:
-    """A generator, an async generator, or a streaming response object (``lambdaloop.streaming``).
-    awslambdaric fails all of these with Runtime.MarshalError, so no working handler changes."""
-    kind = type(result)
-    return kind.__name__ in ("generator", "async_generator") or hasattr(kind, "__lambdaloop_stream__")
-
-
 def user_agent() -> str:
     v = sys.version_info
     return f"lambdaloop/{__version__} (python/{v.major}.{v.minor}.{v.micro})"
-
-
-def runtime_log(message: str) -> None:
-    """The runtime's own diagnostics, in aws-lambda-cpp's shape, on stdout like awslambdaric's."""
-    sys.stdout.write(f"[ERROR] [{int(time.time() * 1000)}] LAMBDA_RUNTIME {message}\n")
 
 
 class Runtime:
@@ -101,6 +97,10 @@ class Runtime:
         sys.stdout = Unbuffered(sys.stdout)  # type: ignore[assignment]
         sys.stderr = Unbuffered(sys.stderr)  # type: ignore[assignment]
         install_when_imported(self._setup_logging)
+        if os.environ.get("LAMBDALOOP_EXTENSIONS"):
+            from .extensions.internal import import_extension_modules
+
+            import_extension_modules(self)  # before the handler: agents instrument what it imports
         handler = self.init()
         from .extensions.internal import start_internal_extensions  # before any /next: registration closes then
 
@@ -219,19 +219,13 @@ class Runtime:
                 stream = result
             else:
                 body, content_type = self.marshal_result(result)
-        except FaultError as fault:
-            report = report_fault(fault, request_id)
-        except Exception as exc:
-            if hooks.ON_ERROR:
-                hooks.run(hooks.ON_ERROR, exc, event, context)
-            report = report_exception(exc, request_id)
-        except (SystemExit, KeyboardInterrupt) as exc:
-            self.post_error(invocation, exit_report(exc, request_id))
-            raise
         except BaseException as exc:
-            # asyncio.CancelledError, GeneratorExit or a user's BaseException subclass: an
-            # error for this invocation, not the end of the process.
-            report = report_exception(exc, request_id)
+            report, exiting = classify(exc, request_id)
+            if exiting:
+                self.post_error(invocation, report)
+                raise
+            if hooks.ON_ERROR and isinstance(exc, Exception) and not isinstance(exc, FaultError):
+                hooks.run(hooks.ON_ERROR, exc, event, context)
         # Posting stays outside the try: a failed post must never be reported as the
         # handler's error (that would be a second outcome for one invocation).
         if report is not None:

@@ -2,7 +2,7 @@
 
 Every shape runs on the same bootstrap with no configuration; the loop sends any handler
 result that is a generator, an async generator or a ``__lambdaloop_stream__`` object here
-(``loop.is_stream``), and a buffered handler next to them is untouched.
+(``handler.is_stream``), and a buffered handler next to them is untouched.
 
     # 1. A generator (or async generator): each bytes/str piece is sent as it is yielded.
     def handler(event, context):
@@ -52,7 +52,8 @@ import _thread
 import sys
 
 from . import hooks, protocol
-from .errors import MARSHAL_ERROR, ErrorReport, FaultError, exit_report, make_error_body, report_exception, report_fault
+from .errors import MARSHAL_ERROR, ErrorReport, FaultError, classify, make_error_body, report_exception
+from .handler import CO_ASYNC_GENERATOR, CO_COROUTINE
 from .hooks import Outcome
 from .httpstream import HttpResponse, http_prelude
 from .logs import log_runtime_error
@@ -83,8 +84,6 @@ RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
 # The error-body trailer is one header line: a deep traceback is cut to keep it sane.
 TRAILER_BODY_LIMIT = 64 * 1024
 _CHUNK_TYPES = (bytes, bytearray, memoryview, str)
-_CO_COROUTINE = 0x80
-_CO_ASYNC_GENERATOR = 0x200
 
 
 class ResponseStream:
@@ -210,7 +209,7 @@ def streaming(func: F | None = None, /, *, content_type: str | None = None) -> A
     if content_type is not None and (not isinstance(content_type, str) or not content_type):
         raise TypeError(f"content_type must be a non-empty str, not {content_type!r}")
     code = getattr(func, "__code__", None)
-    if code is not None and code.co_flags & (_CO_COROUTINE | _CO_ASYNC_GENERATOR):
+    if code is not None and code.co_flags & (CO_COROUTINE | CO_ASYNC_GENERATOR):
         # Pay for asyncio and uvloop now, during init, rather than in the first invocation.
         from . import aio  # noqa: F401
 
@@ -302,7 +301,7 @@ def _follow(result: object, response: ResponseStream) -> Awaitable[None] | None:
     if type(result).__name__ in ("generator", "async_generator") or hasattr(type(result), "__lambdaloop_stream__"):
         return pump(result, response)
     # Node's runtime ignores a streaming handler's return value with a warning; so do we.
-    from .loop import runtime_log
+    from .logs import runtime_log
 
     runtime_log(f"a @streaming handler returned a {type(result).__name__}; the value is ignored")
     return None
@@ -334,19 +333,12 @@ def send_streaming_response(
         work = pump(stream, response)
         if work is not None:
             runtime.event_loop().run(work)
-    except FaultError as fault:
-        report = report_fault(fault, request_id)
-    except (SystemExit, KeyboardInterrupt) as exc:
-        report = exit_report(exc, request_id)
-        exiting = exc
-    except Exception as exc:
-        if hooks.ON_ERROR:
-            hooks.run(hooks.ON_ERROR, exc, event, context)
-        report = report_exception(exc, request_id)
     except BaseException as exc:
-        # As in the loop: CancelledError, GeneratorExit or a user's BaseException fail
-        # this invocation, not the process.
-        report = report_exception(exc, request_id)
+        report, must_exit = classify(exc, request_id)
+        if must_exit:
+            exiting = exc
+        elif hooks.ON_ERROR and isinstance(exc, Exception) and not isinstance(exc, FaultError):
+            hooks.run(hooks.ON_ERROR, exc, event, context)
     if response.limit_error is not None and exiting is None:
         report = _limit_report(response.limit_error, request_id)
     outcome = _conclude(runtime, invocation, response, report, stream)
@@ -373,11 +365,14 @@ def _conclude(
     if report is None:
         response.close()
     elif upload.state == OPEN:
-        upload.finish(report.error_type, trailer_body(report.body))
+        # Under the stream's lock: a user thread still inside write() must not interleave
+        # its chunk with the terminating chunk and the trailers.
+        with response._lock:
+            upload.finish(report.error_type, trailer_body(report.body))
     else:
         # The handler closed its stream, then failed: the response went out complete and
         # the error is in the log only (there is no second outcome to post).
-        from .loop import runtime_log
+        from .logs import runtime_log
 
         runtime_log(f"RequestId: {invocation.request_id} the handler failed after closing its response stream")
         report = None
@@ -389,7 +384,7 @@ def _conclude(
     if answer is not None:
         judged = protocol.judge_post(answer.status, answer.body, f"streamed /response for {invocation.request_id}")
         if not judged.ok:
-            from .loop import runtime_log
+            from .logs import runtime_log
 
             runtime_log(judged.message)
     if report is not None:
@@ -401,7 +396,7 @@ def _broken(runtime: Runtime, invocation: protocol.Invocation, upload: StreamUpl
     """The connection failed mid-stream. RAPID may have refused the request and closed
     (its answer is then waiting to be read); otherwise the response is lost, and like a
     failed post that ends the process (awslambdaric's rule) unless it is one of several workers."""
-    from .loop import runtime_log
+    from .logs import runtime_log
 
     what = f"streamed /response for {invocation.request_id}"
     answer = upload.answer if upload.answer is not None else upload.read_answer()

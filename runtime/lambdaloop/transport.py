@@ -85,12 +85,18 @@ class Connection:
         reused = self._sock is not None
         try:
             return self._exchange(data, body)
+        except TransportError:
+            self.close()  # a malformed answer: where the next one starts is unknown
+            raise
         except (OSError, _PeerClosed) as exc:
             self.close()
             if not reused:
                 raise TransportError(f"Runtime API at {self.address}: {exc}") from exc
         try:
             return self._exchange(data, body)
+        except TransportError:
+            self.close()
+            raise
         except (OSError, _PeerClosed) as exc:
             self.close()
             raise TransportError(f"Runtime API at {self.address}: {exc}") from exc
@@ -105,6 +111,9 @@ class Connection:
         """Read one answer on the open connection (after ``send``)."""
         try:
             return self._read_response()
+        except TransportError:
+            self.close()
+            raise
         except (OSError, _PeerClosed) as exc:
             self.close()
             raise TransportError(f"Runtime API at {self.address}: {exc}") from exc

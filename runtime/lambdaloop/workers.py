@@ -12,6 +12,7 @@ workers and then exits 0.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -73,6 +74,11 @@ def _spawn(handler_name: str) -> tuple[int, int]:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
+        # A replacement is forked after the supervisor installed its own SIGTERM handler:
+        # the worker starts from the default again (its runtime installs its own).
+        import _signal
+
+        _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
         os.close(read_fd)
         try:
             _worker(handler_name, write_fd)
@@ -93,6 +99,13 @@ def _spawn(handler_name: str) -> tuple[int, int]:
 def run_workers(handler_name: str, count: int) -> NoReturn:
     if count == 0:
         sys.exit(0)  # awslambdaric: zero workers, nothing to do
+    # The telemetry fd is the parent's (awslambdaric's parent consumes and closes it too):
+    # N workers writing frames into one fd could interleave them. Workers log to their
+    # stdout, which the platform's log socket collects.
+    fd = os.environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
+    if fd is not None and fd.isdigit():
+        with contextlib.suppress(OSError):
+            os.close(int(fd))
     workers: dict[int, int] = {}  # pid -> read end of its ready pipe
     for _ in range(count):
         pid, read_fd = _spawn(handler_name)

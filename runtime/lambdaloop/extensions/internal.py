@@ -64,6 +64,7 @@ SIGTERM_EXTENSION = "lambdaloop-sigterm"
 
 _DECLARED: list[InternalExtension] = []
 _STARTED = False
+_MODULES_IMPORTED = False
 
 
 class InternalExtension:
@@ -158,15 +159,26 @@ def _wait_for_events(client: ExtensionsClient, ext: InternalExtension) -> None:
             sys.stderr.write(f"lambdaloop: internal extension {ext.name!r} on_invoke raised {exc!r}\n")
 
 
+def import_extension_modules(runtime: Runtime) -> None:
+    """Import the ``LAMBDALOOP_EXTENSIONS`` modules. ``Runtime.start`` calls this before the
+    handler's module is imported, so an APM agent listed there can instrument the libraries
+    and clients that module creates at import time."""
+    global _MODULES_IMPORTED
+    if _MODULES_IMPORTED:
+        return
+    _MODULES_IMPORTED = True
+    modules = [name.strip() for name in os.environ.get(MODULES_ENV, "").split(",") if name.strip()]
+    if modules:
+        _import_modules(runtime, modules)
+
+
 def start_internal_extensions(runtime: Runtime) -> None:
     """Called once by ``Runtime.start`` at the end of init, before the first ``/next``."""
     global _STARTED
     if _STARTED:
         return
     environ = os.environ
-    modules = [name.strip() for name in environ.get(MODULES_ENV, "").split(",") if name.strip()]
-    if modules:
-        _import_modules(runtime, modules)
+    import_extension_modules(runtime)  # already done by Runtime.start; kept for direct callers
     want_sigterm = environ.get(SIGTERM_ENV, "1") != "0"
     if not _DECLARED and want_sigterm:
         InternalExtension(SIGTERM_EXTENSION)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from .events import ExtensionAPIError, _Value
-from .wire import H_IDENTIFIER, head
+from .events import _Value
+from .wire import H_IDENTIFIER, api_error, head
 
 TELEMETRY_PATH = "/2022-07-01/telemetry"
 # 2022-12-13 adds spans and metrics to the platform records; the cloud accepts it. The
@@ -93,18 +93,10 @@ def subscribe_request(host: str, extension_id: str, user_agent: str, body: bytes
 def check_subscribe_answer(status: int, body: bytes) -> None:
     """200 is the only success. The classic RIE answers 202 ``Telemetry.NotSupported``:
     that is a refusal too, or the caller would wait for batches that never come."""
-    error_type, message = "", body[:1024].decode("utf-8", "replace")
-    if body[:1] == b"{":
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            error_type = str(parsed.get("errorType") or "")
-            message = str(parsed.get("errorMessage") or message)
-    if status == 200 and not error_type:
+    error = api_error("telemetry subscribe", status, body)
+    if status == 200 and not error.error_type:
         return
-    raise ExtensionAPIError("telemetry subscribe", status, error_type, message)
+    raise error
 
 
 # -- records -------------------------------------------------------------------------------

@@ -119,10 +119,12 @@ def api_error(what: str, status: int, body: bytes) -> ExtensionAPIError:
     """Turn a refusal into an exception carrying the platform's errorType, when it sent one."""
     error_type, message = "", body[:1024].decode("utf-8", "replace")
     if body[:1] == b"{":
-        import json
+        # The C scanner, not json: a refused registration (every worker but the first under
+        # Lambda Managed Instances) happens on the start-up path, where json costs ~3 ms.
+        from ..marshal import loads_json
 
         try:
-            parsed = json.loads(body)
+            parsed = loads_json(body.decode("utf-8", "replace"))
         except ValueError:
             parsed = None
         if isinstance(parsed, dict):
