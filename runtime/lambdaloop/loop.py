@@ -90,6 +90,9 @@ class Runtime:
         # retried or logged instead of ending the process, as awslambdaric's LMI client does.
         self.concurrent = concurrent
         self.on_ready: Callable[[], object] | None = None
+        # A worker's shared-memory slot (workers.InFlight): which invocation it is serving, so
+        # the supervisor can answer it if this process dies. None outside that mode.
+        self.in_flight: Any = None
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -203,6 +206,8 @@ class Runtime:
             os.environ[_TRACE_ENV] = invocation.trace_id
         else:
             os.environ.pop(_TRACE_ENV, None)
+        if self.in_flight is not None:
+            self.in_flight.begin(request_id, invocation.invocation_id)
         event: Any = None
         context: Any = None
         stream: Any = None
@@ -223,6 +228,8 @@ class Runtime:
             report, exiting = classify(exc, request_id)
             if exiting:
                 self.post_error(invocation, report)
+                if self.in_flight is not None:
+                    self.in_flight.end()
                 raise
             if hooks.ON_ERROR and isinstance(exc, Exception) and not isinstance(exc, FaultError):
                 hooks.run(hooks.ON_ERROR, exc, event, context)
@@ -245,6 +252,8 @@ class Runtime:
             else:
                 self.post(head, request_id, body)
             outcome = None
+        if self.in_flight is not None:
+            self.in_flight.end()
         if hooks.AFTER_INVOKE:
             hooks.run(hooks.AFTER_INVOKE, event, context, outcome or hooks.Outcome(True, result))
 

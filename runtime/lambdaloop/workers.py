@@ -5,9 +5,10 @@ Python LMI runtime describe).
 
 Where this differs from awslambdaric on purpose: the parent supervises. A worker that dies
 after a successful init (a segfault in a C extension, ``os._exit``) is replaced, so capacity
-does not shrink silently; a worker whose init fails ends the whole runtime with its status,
-since every other worker would fail the same way. awslambdaric's parent just waits for all
-workers and then exits 0.
+does not shrink silently, and the invocation it was serving gets a ``Runtime.ExitError``
+posted by the parent, so no invocation waits for its timeout; a worker whose init fails ends
+the whole runtime with its status, since every other worker would fail the same way.
+awslambdaric's parent just waits for all workers and then exits 0.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 CONCURRENCY_ENV = "AWS_LAMBDA_MAX_CONCURRENCY"
+_SLOT = 1024  # bytes of shared memory per worker: the ids of the invocation it is serving
+_SIGNAL_NAMES = {6: "aborted", 9: "killed", 11: "segmentation fault", 15: "terminated"}
 LOG_SOCKET_ENV = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
 _READY = b"r"
 
@@ -58,7 +61,38 @@ def _die_with_parent() -> None:
         pass  # not Linux: the platform ends the whole process group anyway
 
 
-def _worker(handler_name: str, ready_fd: int) -> NoReturn:
+class InFlight:
+    """One worker's slot in memory shared with the supervisor: the request id and invocation
+    id of the invocation it is serving, empty between invocations. Written by the worker
+    (two memory writes per invocation), read by the supervisor only once the worker is dead."""
+
+    __slots__ = ("memory", "offset")
+
+    def __init__(self, memory: Any, index: int) -> None:
+        self.memory = memory
+        self.offset = index * _SLOT
+
+    def begin(self, request_id: str, invocation_id: str | None) -> None:
+        # Layout: a 2-byte big-endian length (0: no invocation), then "request id\ninvocation id".
+        data = f"{request_id}\n{invocation_id or ''}".encode("utf-8", "replace")[: _SLOT - 2]
+        start = self.offset + 2
+        self.memory[start : start + len(data)] = data
+        self.memory[self.offset : start] = len(data).to_bytes(2, "big")
+
+    def end(self) -> None:
+        self.memory[self.offset : self.offset + 2] = b"\0\0"
+
+    def read(self) -> tuple[str, str | None] | None:
+        length = int.from_bytes(self.memory[self.offset : self.offset + 2], "big")
+        if length == 0:
+            return None
+        start = self.offset + 2
+        text = bytes(self.memory[start : start + length]).decode("utf-8", "replace")
+        request_id, _, invocation_id = text.partition("\n")
+        return request_id, invocation_id or None
+
+
+def _worker(handler_name: str, ready_fd: int, slot: InFlight) -> NoReturn:
     _die_with_parent()
     socket_path = os.environ.get(LOG_SOCKET_ENV)
     if socket_path:
@@ -67,10 +101,45 @@ def _worker(handler_name: str, ready_fd: int) -> NoReturn:
 
     runtime = Runtime(handler_name, concurrent=True)
     runtime.on_ready = lambda: os.write(ready_fd, _READY)
+    runtime.in_flight = slot
     runtime.start()
 
 
-def _spawn(handler_name: str) -> tuple[int, int]:
+def _exit_description(code: int) -> str:
+    if code < 0:
+        return "signal: " + _SIGNAL_NAMES.get(-code, str(-code))
+    return f"exit status {code}"
+
+
+def _answer_orphan(slot: InFlight, code: int) -> None:
+    """Post Runtime.ExitError for the invocation a dead worker was serving, if any (a second
+    post for one already answered is refused by the platform, harmlessly)."""
+    ids = slot.read()
+    slot.end()
+    if ids is None:
+        return
+    request_id, invocation_id = ids
+    from . import protocol
+    from .errors import EXIT_ERROR, make_error_body
+    from .loop import user_agent
+    from .marshal import to_json
+    from .transport import Connection, TransportError
+
+    address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
+    message = f"RequestId: {request_id} Error: Runtime exited with error: {_exit_description(code)}"
+    body = to_json(make_error_body(message, EXIT_ERROR, [], request_id)).encode("utf-8")
+    request = protocol.error_request(address, user_agent(), request_id, body, EXIT_ERROR, "", invocation_id)
+    connection = Connection(address)
+    try:
+        answer = connection.request(request)
+        sys.stderr.write(f"lambdaloop: posted {EXIT_ERROR} for {request_id} (HTTP {answer.status})\n")
+    except TransportError as exc:
+        sys.stderr.write(f"lambdaloop: could not post {EXIT_ERROR} for {request_id}: {exc}\n")
+    finally:
+        connection.close()
+
+
+def _spawn(handler_name: str, slot: InFlight) -> tuple[int, int]:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -81,7 +150,7 @@ def _spawn(handler_name: str) -> tuple[int, int]:
         _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
         os.close(read_fd)
         try:
-            _worker(handler_name, write_fd)
+            _worker(handler_name, write_fd, slot)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             sys.stdout.flush()
@@ -106,10 +175,14 @@ def run_workers(handler_name: str, count: int) -> NoReturn:
     if fd is not None and fd.isdigit():
         with contextlib.suppress(OSError):
             os.close(int(fd))
-    workers: dict[int, int] = {}  # pid -> read end of its ready pipe
-    for _ in range(count):
-        pid, read_fd = _spawn(handler_name)
-        workers[pid] = read_fd
+    import mmap
+
+    memory = mmap.mmap(-1, count * _SLOT)  # anonymous and shared: inherited by every fork
+    workers: dict[int, tuple[int, InFlight]] = {}  # pid -> (read end of its ready pipe, its slot)
+    for index in range(count):
+        slot = InFlight(memory, index)
+        pid, read_fd = _spawn(handler_name, slot)
+        workers[pid] = (read_fd, slot)
     # The platform's SIGTERM reaches the whole process group: each worker runs its shutdown
     # hooks and exits. The supervisor must outlive them (their PDEATHSIG would SIGKILL them
     # mid-hook) and must not replace them.
@@ -119,9 +192,10 @@ def run_workers(handler_name: str, count: int) -> NoReturn:
     _signal.signal(_signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     while workers:
         pid, status = os.wait()
-        read_fd = workers.pop(pid, None)
-        if read_fd is None:
+        entry = workers.pop(pid, None)
+        if entry is None:
             continue
+        read_fd, slot = entry
         was_ready = os.read(read_fd, 1) == _READY
         os.close(read_fd)
         code = os.waitstatus_to_exitcode(status)
@@ -133,6 +207,7 @@ def run_workers(handler_name: str, count: int) -> NoReturn:
                 os.kill(other, 9)
             sys.exit(code if code > 0 else 1)
         sys.stderr.write(f"lambdaloop: worker {pid} exited ({code}) after init; starting a replacement\n")
-        new_pid, new_fd = _spawn(handler_name)
-        workers[new_pid] = new_fd
+        _answer_orphan(slot, code)
+        new_pid, new_fd = _spawn(handler_name, slot)
+        workers[new_pid] = (new_fd, slot)
     sys.exit(0)

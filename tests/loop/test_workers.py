@@ -30,7 +30,13 @@ def test_init_error_in_workers_ends_the_runtime(run) -> None:  # noqa: F811
 def test_a_worker_that_dies_after_init_is_replaced(run) -> None:  # noqa: F811
     events = [event("r1", b'{"crash": true}'), event("r2"), event("r3"), event("r4")]
     api, runtime = run(events, "lmifns.crash", env={"AWS_LAMBDA_MAX_CONCURRENCY": "1"})
-    pids = [json.loads(api.wait_post().body) for _ in range(3)]  # r1 got no answer: its worker died
+    posts = [api.wait_post() for _ in range(4)]
+    # r1's worker died mid-invocation: the supervisor answered it, once, as the platform would.
+    orphan = next(p for p in posts if "/r1/" in p.path)
+    assert orphan.path.endswith("/r1/error")
+    assert orphan.headers["lambda-runtime-function-error-type"] == "Runtime.ExitError"
+    assert json.loads(orphan.body)["errorMessage"].endswith("Runtime exited with error: exit status 9")
+    pids = [json.loads(p.body) for p in posts if p is not orphan]
     assert len(set(pids)) == 1  # the replacement serves the rest
     assert runtime.proc.poll() is None
     assert "starting a replacement" in runtime.stop()
@@ -46,3 +52,19 @@ def test_sigterm_ends_workers_and_supervisor_without_replacements(run) -> None: 
     code, out = runtime.wait()
     assert code == 0
     assert "replacement" not in out
+
+
+def test_in_flight_slots_round_trip() -> None:
+    import mmap
+
+    from lambdaloop.workers import InFlight
+
+    memory = mmap.mmap(-1, 2 * 1024)
+    first, second = InFlight(memory, 0), InFlight(memory, 1)
+    assert first.read() is None
+    first.begin("r" * 600, "inv-1")
+    second.begin("r2", None)
+    assert first.read() == ("r" * 600, "inv-1")
+    assert second.read() == ("r2", None)
+    first.end()
+    assert first.read() is None and second.read() == ("r2", None)
