@@ -15,6 +15,7 @@ from importlib.metadata import version
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 from mangum import Mangum
 from pydantic import BaseModel
 
@@ -44,6 +45,19 @@ async def read_item(item_id: int, q: str | None = None) -> dict[str, Any]:
 @app.post("/items", status_code=201)
 async def create_item(item: Item) -> dict[str, Any]:
     return {"created": item.model_dump()}
+
+
+@app.get("/count")
+async def count(n: int = 3) -> StreamingResponse:
+    """A streamed body: Mangum collects it into one response, lambdaloop's adapter streams it
+    as sent; either way the caller gets the same status, headers and bytes."""
+
+    async def lines() -> AsyncIterator[str]:
+        for i in range(n):
+            await asyncio.sleep(0)
+            yield f"{i}\n"
+
+    return StreamingResponse(lines(), media_type="text/plain", headers={"x-count": str(n)})
 
 
 handler = Mangum(app, lifespan="auto")

@@ -1,11 +1,16 @@
-"""The extension: subscribe to the function's logs and platform records, turn each batch
-into JSON lines, hand them to the sink.
+"""The extension: register for INVOKE and subscribe to the function's logs and platform
+records, turn each INVOKE event and each batch into JSON lines, hand them to the sink.
 
 Why this shape:
 - "extension" records are not subscribed: this extension's own output would come back to it.
   It prints nothing per batch either.
 - Each batch is written before the listener answers the platform, so when the environment
   is frozen after an invoke nothing forwarded is left sitting in memory.
+- An INVOKE record is written as the event arrives (on the extension's main thread, while
+  batches arrive on the listener's; the file sink serialises the two): it carries what no
+  telemetry record does, the deadline and the invoked ARN, and it is written at once, not
+  after a buffering delay, so it is there even when the environment is killed before the
+  next batch is delivered.
 - At SHUTDOWN lambdaloop waits briefly for the platform's last batch before calling
   ``shutdown``, then the sink is closed.
 """
@@ -14,11 +19,13 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timezone
 
 from lambdaloop.extensions import (
     Buffering,
     Extension,
     FunctionLog,
+    InvokeEvent,
     PlatformReport,
     ShutdownEvent,
     TelemetryRecord,
@@ -56,6 +63,22 @@ def to_line(record: TelemetryRecord, function_name: str) -> bytes | None:
     return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
 
+def invoke_line(event: InvokeEvent, function_name: str) -> bytes:
+    """One JSON line per INVOKE event (it never carries the payload: the platform's rule)."""
+    doc: dict[str, object] = {
+        "type": "invoke",
+        # The Telemetry API's timestamp format, so all lines sort together.
+        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "function": function_name,
+        "requestId": event.request_id,
+        "deadlineMs": event.deadline_ms,
+        "invokedFunctionArn": event.invoked_function_arn,
+    }
+    if event.tracing is not None:
+        doc["traceId"] = event.tracing.value
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+
 def main() -> None:
     ext = Extension()  # name: this executable's file name, as the platform requires
     sink = open_sink(os.environ.get("LOG_FORWARDER_TARGET", "file:///tmp/log-forwarder.jsonl"))
@@ -66,6 +89,10 @@ def main() -> None:
         lines = [line for line in (to_line(r, function_name) for r in records) if line is not None]
         if lines:
             sink.write(lines)
+
+    @ext.on_invoke  # having an INVOKE handler is what registers the extension for INVOKE
+    def invoke(event: InvokeEvent) -> None:
+        sink.write([invoke_line(event, function_name)])
 
     @ext.on_shutdown
     def shutdown(event: ShutdownEvent) -> None:

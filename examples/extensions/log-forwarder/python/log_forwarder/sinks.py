@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 from typing import Protocol
 
 
@@ -21,13 +22,20 @@ class Sink(Protocol):
 class FileSink:
     def __init__(self, path: str) -> None:
         self._file = open(path, "ab")  # noqa: SIM115 - kept open for the extension's life
+        # INVOKE events (the extension's main thread) and telemetry batches (the listener's
+        # thread) write concurrently; a batch stays together, and nothing writes after close.
+        self._lock = threading.Lock()
 
     def write(self, lines: list[bytes]) -> None:
-        self._file.write(b"".join(line + b"\n" for line in lines))
-        self._file.flush()  # the environment may be frozen right after this batch
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.write(b"".join(line + b"\n" for line in lines))
+            self._file.flush()  # the environment may be frozen right after this batch
 
     def close(self) -> None:
-        self._file.close()
+        with self._lock:
+            self._file.close()
 
 
 class UdpSink:
