@@ -8,8 +8,8 @@ Amazon Linux userland: /bin/sh, bash, curl, the system python3 that plays "pytho
 
 Why a mount namespace and not environment variables: the runtime hard-codes /opt/python,
 /var/lang/lib/..., /var/task and the RIE /opt/bootstrap and /opt/extensions; only the real
-paths test those. `unshare -m` needs root; the tests skip otherwise. The network is the host's:
-the RIE listens on 127.0.0.1 only.
+paths test those. `unshare -m` needs root; the tests skip otherwise (fail in CI, see `unavailable`).
+The network is the host's: the RIE listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -27,11 +27,26 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Why the namespace tests cannot run here: used as their skip reason.
 NOT_ROOT = "needs root for `unshare -m` (a private mount namespace with Lambda's /opt, /var/task, /tmp)"
+
+# CI=true (what CI runners set, and what .ci/run is run with): a test that cannot run for want of a
+# tool (root, podman, runc, debootstrap, the RIE, SAM CLI) fails. A skip would turn a broken
+# install step green; developers without root or podman still get skips outside CI.
+STRICT = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip for want of a tool; in CI, fail instead."""
+    if STRICT:
+        pytest.fail(f"{reason} [CI=true: a missing tool fails the test instead of skipping it]", pytrace=False)
+    pytest.skip(reason)
 
 
 def can_unshare() -> bool:

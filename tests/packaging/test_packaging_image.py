@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 from lambda_sandbox import (
-    NOT_ROOT,
     ROOT,
-    can_unshare,
     descendants,
     free_port,
     load_build_module,
+    unavailable,
     unzip_layer,
     write_executable,
 )
@@ -119,7 +118,7 @@ def stage_image_runtime(layer_zip: Path, version: str, runtime: Path) -> None:
     write_executable(runtime / "bootstrap", RUNTIME_BOOTSTRAP.read_text())
 
 
-@pytest.mark.skipif(not can_unshare(), reason=NOT_ROOT)
+@pytest.mark.usefixtures("namespace")
 @pytest.mark.parametrize("wrapper", ["", "/var/task/chain-wrapper"])
 def test_entrypoint_and_runtime_bootstrap_on_the_host(
     wrapper: str, interpreters: dict[str, str], layer_zip: Path, rie: Path, tmp_path: Path
@@ -174,7 +173,7 @@ def test_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_pat
     as Lambda does (read-only root, /tmp tmpfs, uid 993) and invoke it through the bundled RIE."""
     missing = [tool for tool in ("podman", "runc", "debootstrap") if shutil.which(tool) is None]
     if missing or os.geteuid() != 0:
-        pytest.skip(
+        unavailable(
             f"needs root and {', '.join(missing) or 'podman'} (apt-get install podman buildah runc debootstrap)"
         )
     sys.path.insert(0, str(ROOT / "layer"))
