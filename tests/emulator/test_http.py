@@ -129,3 +129,63 @@ def test_headers_are_case_insensitive_and_repeated_fields_combine() -> None:
     assert headers.get("TRAILER") == "A, B"
     assert "content-type" in headers
     assert headers.items[0] == ("Trailer", "A")
+
+
+# -- the buffer interface (BufferedProtocol, recv_into) and how body bytes come out ----------
+
+
+def _read_into(parser: http.Parser, data: bytes, piece: int) -> list[http.Event]:
+    """What a transport does: write into ``get_buffer()``, report with ``buffer_updated``."""
+    events: list[http.Event] = []
+    offset = 0
+    while offset < len(data):
+        room = parser.get_buffer()
+        assert len(room) > 0
+        n = min(len(room), piece, len(data) - offset)
+        room[:n] = data[offset : offset + n]
+        offset += n
+        events += parser.buffer_updated(n)  # the view is still held here, as uvloop does
+    return events
+
+
+def _chunked_request(pieces: list[bytes], trailers: list[tuple[str, str]] | None = None) -> bytes:
+    wire = b"POST /r HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    wire += b"".join(http.render_chunk(p) for p in pieces) + http.render_last_chunk(trailers)
+    return wire
+
+
+def test_each_chunk_is_its_own_data_event_even_within_one_read() -> None:
+    events = http.Parser("request").feed(_chunked_request([b"ab", b"cd", b"ef"]))
+    assert events[1:] == [http.Data(b"ab"), http.Data(b"cd"), http.Data(b"ef"), http.EndOfMessage()]
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 100, 4096, 1 << 20])
+def test_buffer_interface_agrees_with_feed_whatever_the_read_sizes(piece: int) -> None:
+    pieces = [bytes([65 + i % 26]) * (i * 997 % 5000 + 1) for i in range(30)]
+    wire = _chunked_request(pieces, [("Lambda-Runtime-Function-Error-Type", "E")]) * 2
+    wire += b"GET /next HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
+    for parser in (http.Parser("request", initial_buffer=16), http.Parser("request")):
+        events = _read_into(parser, wire, piece)
+        heads = [e for e in events if isinstance(e, http.RequestHead)]
+        ends = [e for e in events if isinstance(e, http.EndOfMessage)]
+        assert [h.path for h in heads] == ["/r", "/r", "/next"]
+        assert [e.trailers.get("lambda-runtime-function-error-type") for e in ends] == ["E", "E", None]
+        assert _body(events) == b"".join(pieces) * 2 + b"xyz"
+        assert parser.idle
+
+
+def test_chunk_size_lines_other_than_plain_hex_still_parse_and_still_fail() -> None:
+    raw = b"POST /r HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n 3 \r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"
+    assert _body(http.Parser("request").feed(raw)) == b"abcde"
+    for bad in (b"1_0\r\n", b"0x3\r\n", b"\r\n", b"-1\r\n"):
+        with pytest.raises(http.HttpError):
+            http.Parser("request").feed(b"POST /r HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + bad)
+
+
+def test_head_larger_than_the_initial_buffer() -> None:
+    head = b"GET / HTTP/1.1\r\nX: " + b"a" * 50_000 + b"\r\n\r\n"
+    events = _read_into(http.Parser("request", initial_buffer=1024), head, 4096)
+    assert isinstance(events[0], http.RequestHead) and len(events[0].headers.get("x") or "") == 50_000
+    with pytest.raises(http.HttpError) as info:
+        _read_into(http.Parser("request", initial_buffer=1024), head[:-4] + b"a" * http.MAX_HEAD, 4096)
+    assert info.value.status == 431

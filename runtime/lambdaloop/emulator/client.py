@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import socket
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -57,19 +58,25 @@ class StreamingInvoke:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._parser = http.Parser("response")
-        self._pending: list[http.Event] = []
+        self._pending: deque[http.Event] = deque()
         self.result = InvokeResult(0, http.Headers(), b"")
         self._parts: list[bytes] = []
         self._done = False
         self._read_head()
 
     def _events(self) -> Iterator[http.Event]:
+        parser = self._parser
         while True:
             while self._pending:
-                yield self._pending.pop(0)
-            data = self._sock.recv(256 * 1024)
-            self._pending.extend(self._parser.feed(data) if data else self._parser.feed_eof())
-            if not data and not self._pending:
+                yield self._pending.popleft()
+            # Straight into the parser's buffer: no bytes object per recv, no copy out of it.
+            room = parser.get_buffer()
+            try:
+                received = self._sock.recv_into(room)
+            finally:
+                room.release()
+            self._pending.extend(parser.buffer_updated(received) if received else parser.feed_eof())
+            if not received and not self._pending:
                 raise ConnectionError("the invoke API closed the connection before the end of the answer")
 
     def _read_head(self) -> None:

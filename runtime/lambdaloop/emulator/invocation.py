@@ -109,7 +109,12 @@ class Head:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    data: bytes
+    """Response bytes, one piece per write of the runtime (a chunk of its upload, or the
+    part of one that had arrived), as many as came in together: one queue item per read
+    from the runtime rather than per piece."""
+
+    pieces: list[bytes]
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,21 +128,33 @@ Item = Head | Chunk | Done
 class Channel:
     """A queue with backpressure for data and none for the end: ``close`` always goes
     through, and once closed, writers blocked on a full channel are released and their
-    data dropped (the invoker already has its answer)."""
+    data dropped (the invoker already has its answer).
 
-    def __init__(self, high_water: int = 64) -> None:
+    Full means ``high_water`` items or ``high_water_bytes`` of chunk data, whichever comes
+    first: an item holds what one read from the runtime brought, up to a MiB, so a count
+    alone would not bound the memory held for a slow invoker.
+    """
+
+    def __init__(self, high_water: int = 64, high_water_bytes: int = 2 * 1024 * 1024) -> None:
         self._items: deque[Item] = deque()
         self._high_water = high_water
+        self._high_water_bytes = high_water_bytes
+        self._bytes = 0
         self._readable = asyncio.Event()
         self._writable = asyncio.Event()
         self._writable.set()
         self.closed = False
 
+    def _full(self) -> bool:
+        return len(self._items) >= self._high_water or self._bytes >= self._high_water_bytes
+
     async def put(self, item: Item) -> None:
-        while not self.closed and len(self._items) >= self._high_water:
+        while not self.closed and self._full():
             self._writable.clear()
             await self._writable.wait()
         if not self.closed:
+            if type(item) is Chunk:
+                self._bytes += item.size
             self._items.append(item)
             self._readable.set()
 
@@ -152,7 +169,9 @@ class Channel:
             self._readable.clear()
             await self._readable.wait()
         item = self._items.popleft()
-        if len(self._items) < self._high_water:
+        if type(item) is Chunk:
+            self._bytes -= item.size
+        if not self._full():
             self._writable.set()
         return item
 
@@ -189,10 +208,12 @@ class Invocation:
         if not self.finished:
             await self.channel.put(Head(content_type, streaming))
 
-    async def send_data(self, data: bytes) -> None:
-        if data and not self.finished:
-            self.produced_bytes += len(data)
-            await self.channel.put(Chunk(data))
+    async def send_data(self, pieces: list[bytes]) -> None:
+        pieces = [piece for piece in pieces if piece]
+        if pieces and not self.finished:
+            size = sum(map(len, pieces))
+            self.produced_bytes += size
+            await self.channel.put(Chunk(pieces, size))
 
     def finish(self, outcome: Outcome) -> bool:
         if self.outcome is not None:

@@ -88,7 +88,7 @@ class InvokeApi:
         while True:
             item = await invocation.channel.get()
             if isinstance(item, Chunk):
-                parts.append(item.data)
+                parts += item.pieces
             elif isinstance(item, Done):
                 break
         outcome = item.outcome
@@ -116,7 +116,7 @@ class InvokeApi:
                     if not started:
                         await self._start(exchange, 200, "application/octet-stream", "streaming")
                         started = True
-                    await exchange.write_chunk(item.data)
+                    await exchange.write_chunks(item.pieces)
             except PeerGone:
                 client_gone = True
         if client_gone:
@@ -128,7 +128,7 @@ class InvokeApi:
                 "application/json" if outcome.failed else "application/octet-stream"
             )
             await self._start(exchange, outcome.status, content_type, "buffered", headers)
-            await exchange.write_chunk(outcome.body)
+            await exchange.write_chunks([outcome.body])
         await exchange.end_stream(error_trailers(outcome))
 
     async def _start(

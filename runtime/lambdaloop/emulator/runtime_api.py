@@ -41,6 +41,17 @@ def _transition_refused(current: str, target: str) -> ApiError:
     )
 
 
+def _fitting(pieces: list[bytes], room: int) -> list[bytes]:
+    """The leading pieces whose total stays within ``room`` bytes."""
+    fitting = []
+    for piece in pieces:
+        room -= len(piece)
+        if room < 0:
+            break
+        fitting.append(piece)
+    return fitting
+
+
 class RuntimeApi:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
@@ -110,8 +121,18 @@ class RuntimeApi:
         if mode == "streaming":
             await self._streamed(exchange, invocation, content_type or "application/octet-stream")
             return
+        body = await self._buffered_body(exchange, invocation)
+        await invocation.send_head(content_type or "application/json", streaming=False)
+        invocation.finish(oc.success(body, content_type))
+        self.sandbox.changed.notify()
+        await exchange.respond_json(202, ACCEPTED)
+
+    async def _buffered_body(self, exchange: Exchange, invocation: Invocation) -> bytes:
+        """The body of a buffered /response or /error. Above the limit the runtime is told
+        413, and the invoke ends with Function.ResponseSizeTooLarge at its next move (200 if
+        it lives on, 502 if it exits), as RAPID does."""
         try:
-            body = await exchange.read_body(protocol.MAX_BUFFERED_PAYLOAD)
+            return await exchange.read_body(protocol.MAX_BUFFERED_PAYLOAD)
         except BodyTooLarge:
             invocation.pending = oc.response_too_large(runtime_alive=True)
             self.sandbox.changed.notify()
@@ -120,17 +141,15 @@ class RuntimeApi:
                 "RequestEntityTooLarge",
                 f"Exceeded maximum allowed payload size ({protocol.MAX_BUFFERED_PAYLOAD} bytes).",
             ) from None
-        await invocation.send_head(content_type or "application/json", streaming=False)
-        invocation.finish(oc.success(body, content_type))
-        self.sandbox.changed.notify()
-        await exchange.respond_json(202, ACCEPTED)
 
     async def _streamed(self, exchange: Exchange, invocation: Invocation, content_type: str) -> None:
         await invocation.send_head(content_type, streaming=True)
         size = 0
-        async for data in exchange.iter_body():
-            size += len(data)
-            if size > MAX_STREAMED_PAYLOAD:
+        async for pieces in exchange.iter_body_pieces():
+            batch = sum(map(len, pieces))
+            if size + batch > MAX_STREAMED_PAYLOAD:
+                # The pieces that still fit go out first, as they would have one by one.
+                await invocation.send_data(_fitting(pieces, MAX_STREAMED_PAYLOAD - size))
                 invocation.finish(
                     oc.platform_error(
                         "Function.ResponseSizeTooLarge",
@@ -143,7 +162,8 @@ class RuntimeApi:
                     "RequestEntityTooLarge",
                     f"Exceeded maximum allowed payload size ({MAX_STREAMED_PAYLOAD} bytes).",
                 )
-            await invocation.send_data(data)
+            size += batch
+            await invocation.send_data(pieces)
         error_type = exchange.trailers.get(protocol.H_ERROR_TYPE)
         if error_type:
             body = decode_error_trailer(error_type, exchange.trailers.get(protocol.H_ERROR_BODY))
@@ -155,16 +175,7 @@ class RuntimeApi:
 
     async def _error(self, exchange: Exchange, route: routes.Route) -> None:
         invocation = self._target(exchange, route.request_id, "InvocationErrorResponse")
-        try:
-            body = await exchange.read_body(protocol.MAX_BUFFERED_PAYLOAD)
-        except BodyTooLarge:
-            invocation.pending = oc.response_too_large(runtime_alive=True)
-            self.sandbox.changed.notify()
-            raise ApiError(
-                413,
-                "RequestEntityTooLarge",
-                f"Exceeded maximum allowed payload size ({protocol.MAX_BUFFERED_PAYLOAD} bytes).",
-            ) from None
+        body = await self._buffered_body(exchange, invocation)
         body = strip_error_cause(body, exchange.headers.get("content-type"))
         invocation.finish(oc.function_error(body, exchange.headers.get(protocol.H_ERROR_TYPE)))
         self.sandbox.changed.notify()

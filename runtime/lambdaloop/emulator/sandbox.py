@@ -266,12 +266,17 @@ class Sandbox:
         children = [self.runtime, *self.extension_children]
         return report.peak_memory_mb(c.pid for c in children if c is not None and c.alive)
 
-    async def _wait_until(self, predicate: Callable[[], bool], deadline: float) -> str:
-        """'ok' once predicate() holds, 'exit' if the runtime dies first, 'timeout' at the deadline."""
+    async def _wait_until(
+        self, predicate: Callable[[], bool], deadline: float, watched: Callable[[], list[Child]] | None = None
+    ) -> str:
+        """'ok' once predicate() holds, 'exit' if a watched child dies first (by default the
+        runtime), 'closing' when the emulator shuts down, 'timeout' at the deadline."""
+        watched = watched or self._runtime_only
         while True:
             if predicate():
                 return "ok"
-            if self.runtime is not None and not self.runtime.alive and self.runtime.exited.done():
+            children = watched()  # asked again each time: the runtime may be replaced meanwhile
+            if any(child.exited.done() for child in children):
                 return "exit"
             if self._closing:
                 return "closing"
@@ -279,9 +284,11 @@ class Sandbox:
             if remaining <= 0:
                 return "timeout"
             waiters: list[asyncio.Future[object]] = [self.changed.wait()]  # type: ignore[list-item]
-            if self.runtime is not None:
-                waiters.append(self.runtime.exited)  # type: ignore[arg-type]
+            waiters.extend(child.exited for child in children)  # type: ignore[misc]
             await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+
+    def _runtime_only(self) -> list[Child]:
+        return [self.runtime] if self.runtime is not None else []
 
     # ---- init ---------------------------------------------------------------------------
 
@@ -307,7 +314,9 @@ class Sandbox:
             self.extension_children.append(child)
         # External extensions register before the runtime starts (Lambda's "Extension init").
         names = {os.path.basename(p) for p in paths}
-        ext_wait = await self._wait_until_children(lambda: names <= self.registry.registered_external(), deadline)
+        ext_wait = await self._wait_until(
+            lambda: names <= self.registry.registered_external(), deadline, lambda: self.extension_children
+        )
         if ext_wait != "ok":
             return await self._init_failed(
                 started, b"", "Extension.Crash" if ext_wait == "exit" else "Sandbox.Timedout"
@@ -361,21 +370,6 @@ class Sandbox:
             if extension.error_type:
                 return extension.error_type
         return None
-
-    async def _wait_until_children(self, predicate: Callable[[], bool], deadline: float) -> str:
-        while True:
-            if predicate():
-                return "ok"
-            if any(c.exited.done() for c in self.extension_children):
-                return "exit"
-            if self._closing:
-                return "closing"
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "timeout"
-            waiters: list[asyncio.Future[object]] = [self.changed.wait()]  # type: ignore[list-item]
-            waiters.extend(c.exited for c in self.extension_children)  # type: ignore[misc]
-            await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
 
     async def _init_failed(
         self, started: float, body: bytes, error_type: str | None, outcome: oc.Outcome | None = None
