@@ -287,6 +287,9 @@ class Sandbox:
             waiters.extend(child.exited for child in children)  # type: ignore[misc]
             await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
 
+    def _runtime_parked(self) -> bool:
+        return self._next_waiter is not None and not self._next_waiter.done()
+
     def _runtime_only(self) -> list[Child]:
         return [self.runtime] if self.runtime is not None else []
 
@@ -397,6 +400,17 @@ class Sandbox:
         budget_end = time.monotonic() + self.config.shutdown_budget_s
         if runtime is not None:
             if runtime.alive and registry.any_registered and reason == "SPINDOWN":
+                # Lambda spins an environment down when it is idle, the runtime back in /next.
+                # A runtime still reading the answer to its last post (a streamed response
+                # ends at the client first) gets a moment to get there, so SIGTERM does not
+                # land in the middle of that post.
+                settle_end = time.monotonic() + 1.0
+                while runtime.alive and not self._runtime_parked() and time.monotonic() < settle_end:
+                    await asyncio.wait(
+                        [self.changed.wait(), runtime.exited],  # type: ignore[list-item]
+                        timeout=settle_end - time.monotonic(),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
                 await runtime.terminate(self.config.runtime_shutdown_s)
             else:
                 await runtime.kill()
