@@ -10,21 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pythons import VERSIONS, find_python  # tests/pythons.py
 
 from .helpers import FUNCTIONS, kinds, read_records
 from .measure_startup import MiniApi
 
 ROOT = Path(__file__).resolve().parents[2]
-VERSIONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
-
-
-def find_python(version: str) -> str | None:
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    for candidate in sorted(pyenv.glob(f"{version}.*"), reverse=True):
-        binary = candidate / "bin" / f"python{version}"
-        if binary.exists():
-            return str(binary)
-    return None
 
 
 @pytest.mark.parametrize("version", VERSIONS)

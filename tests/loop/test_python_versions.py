@@ -9,31 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
+from pythons import VERSIONS, find_python  # tests/pythons.py
 
 from .fakeapi import FakeRuntimeAPI, event
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = Path(__file__).parent / "functions"
-VERSIONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
-
-
-def find_python(version: str) -> str | None:
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    for candidate in sorted(pyenv.glob(f"{version}.*"), reverse=True):
-        binary = candidate / "bin" / f"python{version}"
-        if binary.exists():
-            return str(binary)
-    found = shutil.which(f"python{version}")
-    # A pyenv shim answers for versions it does not have; only a real interpreter counts.
-    if found and "/shims/" not in found:
-        return found
-    return None
 
 
 @pytest.mark.parametrize("version", VERSIONS)
