@@ -178,7 +178,11 @@ def test_init_error_from_an_extension_fails_the_invoke(env: Env) -> None:
     with running(env, EXT_INIT_ERROR="1") as emu:
         result = invoke(emu.invoke_address, b"{}", timeout=20)
     assert result.function_error is not None
-    assert kinds(env.extension_records("failing-ext")) == ["registered", "init_error_posted"]
+    assert b"Extension" in result.body, result.body  # the invoke fails with the extension's error
+    # The platform fails the invoke the moment it has the extension's init/error and ends the
+    # environment; the extension may be gone before it records the answer to its post.
+    records = kinds(env.extension_records("failing-ext"))
+    assert records[:1] == ["registered"] and set(records) <= {"registered", "init_error_posted"}
 
 
 def test_registration_errors(env: Env) -> None:
