@@ -52,17 +52,23 @@ _ASGI = {"version": "3.0", "spec_version": "2.4"}
 SHUTDOWN_TIMEOUT = 0.4
 
 
-def handler(app: App, lifespan: str = "auto") -> Callable[[Any, Any], Any]:
+def handler(app: App, lifespan: str = "auto", streaming: bool = True) -> Callable[[Any, Any], Any]:
     """A Lambda handler that serves ``app``. ``lifespan``: "auto" (run it if the app
-    supports it), "on" (the app must support it) or "off"."""
+    supports it), "on" (the app must support it) or "off". ``streaming=False`` answers with
+    the classic proxy response instead (``statusCode``, ``headers``, ``body``...), for
+    integrations that do not stream: API Gateway REST and HTTP APIs, Function URLs in
+    BUFFERED mode, ALB."""
     if lifespan not in ("auto", "on", "off"):
         raise ValueError(f'lifespan must be "auto", "on" or "off", not {lifespan!r}')
     adapter = _Adapter(app, lifespan)
 
-    def lambda_handler(event: Any, context: Any) -> _AsgiInvocation:
+    def lambda_handler(event: Any, context: Any) -> Any:
         # Parsed here, in the handler's call: an event that is not an HTTP request fails the
         # invocation through /error with a message saying what arrived.
-        return _AsgiInvocation(adapter, parse_http_event(event), event, context)
+        invocation = _AsgiInvocation(adapter, parse_http_event(event), event, context)
+        if streaming:
+            return invocation
+        return adapter.serve_buffered(invocation)  # a coroutine: the loop awaits it
 
     lambda_handler.app = app  # type: ignore[attr-defined]
     return lambda_handler
@@ -119,6 +125,74 @@ class _Adapter:
         if not exchange.started:
             raise RuntimeError("the ASGI app returned without sending a response (no http.response.start)")
         response.close()  # an app that never sent more_body=False still ends its response
+
+
+    async def serve_buffered(self, invocation: _AsgiInvocation) -> dict[str, Any]:
+        collected = _CollectedResponse()
+        await self.serve(invocation, collected)  # type: ignore[arg-type]
+        return collected.proxy_response(v2=invocation.event.get("version") == "2.0")
+
+
+class _CollectedResponse:
+    """Stands in for the response stream when the answer is one proxy response: keeps the
+    status, headers and body the app sends."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.parts: list[bytes] = []
+        self.closed = False
+
+    def start_http_response(self, status: int, headers: Any) -> None:
+        self.status = status
+        self.headers = [(bytes(name), bytes(value)) for name, value in headers]
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def proxy_response(self, v2: bool) -> dict[str, Any]:
+        body = b"".join(self.parts)
+        single: dict[str, str] = {}
+        multi: dict[str, list[str]] = {}
+        cookies: list[str] = []
+        for raw_name, raw_value in self.headers:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            if name == "set-cookie":
+                cookies.append(value)
+                continue
+            single[name] = f"{single[name]}, {value}" if name in single else value
+            multi.setdefault(name, []).append(value)
+        text = _as_text(body, single.get("content-type", ""))
+        answer: dict[str, Any] = {"statusCode": self.status}
+        if v2:  # payload 2.0: cookies apart, repeated headers joined
+            answer.update(headers=single, cookies=cookies)
+        else:  # REST / payload 1.0: every value kept, cookies among them
+            if cookies:
+                multi["set-cookie"] = cookies
+            answer.update(headers={name: values[-1] for name, values in multi.items()}, multiValueHeaders=multi)
+        if text is None:
+            import base64
+
+            answer.update(body=base64.b64encode(body).decode("ascii"), isBase64Encoded=True)
+        else:
+            answer.update(body=text, isBase64Encoded=False)
+        return answer
+
+
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
+
+
+def _as_text(body: bytes, content_type: str) -> str | None:
+    """The body as text when it is declared textual and is UTF-8; otherwise None (base64)."""
+    if body and not any(marker in content_type for marker in _TEXT_TYPES):
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 class _Exchange:

@@ -179,3 +179,49 @@ def test_unknown_shapes_raise_unsupported_event(bad: Any) -> None:
 def test_bad_base64_body_is_unsupported_event() -> None:
     with pytest.raises(UnsupportedEvent, match="not base64"):
         parse_http_event(url_event("/", body="!!!", b64=True))
+
+
+def rest_event(path: str, method: str = "GET") -> dict[str, Any]:
+    return {
+        "httpMethod": method,
+        "path": path,
+        "headers": {"Host": "api.example.com", "User-Agent": "t/1"},
+        "multiValueHeaders": {"Host": ["api.example.com"], "User-Agent": ["t/1"]},
+        "queryStringParameters": None,
+        "requestContext": {"identity": {"sourceIp": "203.0.113.9"}},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def test_buffered_mode_answers_with_proxy_responses(start) -> None:
+    events = [ev("r1", url_event("/echo", "POST", "hi")), ev("r2", rest_event("/echo", "POST"))]
+    events.append(ev("r3", url_event("/")))
+    api, _ = start(events, "asgiapp.buffered_handler")
+    first, second, third = api.wait_post(), api.wait_post(), api.wait_post()
+    for post in (first, second, third):
+        assert post.header("Lambda-Runtime-Function-Response-Mode") is None  # not streamed
+        assert post.header("content-type") == "application/json"
+    v2 = json.loads(first.body)
+    assert v2["statusCode"] == 201 and v2["isBase64Encoded"] is False
+    assert v2["cookies"] == ["seen=1; Path=/; SameSite=lax", "other=2; Path=/; SameSite=lax"]
+    assert v2["headers"]["content-type"] == "application/json" and "set-cookie" not in v2["headers"]
+    assert json.loads(v2["body"])["body"] == "hi"
+    v1 = json.loads(second.body)
+    assert v1["statusCode"] == 201 and "cookies" not in v1
+    assert v1["multiValueHeaders"]["set-cookie"] == v2["cookies"]  # REST keeps cookies as headers
+    assert json.loads(v1["body"])["path"] == "/echo"
+    assert json.loads(third.body)["body"] == "hello"
+
+
+def test_buffered_mode_base64_for_binary_bodies() -> None:
+    from lambdaloop.asgi import _CollectedResponse
+
+    collected = _CollectedResponse()
+    collected.start_http_response(200, [(b"content-type", b"image/png"), (b"x-a", b"1"), (b"x-a", b"2")])
+    collected.write(b"\x89PNG")
+    answer = collected.proxy_response(v2=True)
+    assert answer["isBase64Encoded"] is True and base64.b64decode(answer["body"]) == b"\x89PNG"
+    assert answer["headers"]["x-a"] == "1, 2"
+    rest = collected.proxy_response(v2=False)
+    assert rest["multiValueHeaders"]["x-a"] == ["1", "2"] and rest["headers"]["x-a"] == "2"

@@ -107,3 +107,6 @@ app = Starlette(
 )
 
 handler = asgi_handler(app)
+
+# The same app answering with classic proxy responses (API Gateway, buffered Function URLs).
+buffered_handler = asgi_handler(app, streaming=False)
