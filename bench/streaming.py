@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "runtime")]
+# tests/ too: the fake API is the tests' own, and it imports tests/threaded_server.py by name.
+sys.path[:0] = [str(REPO), str(REPO / "runtime"), str(REPO / "tests")]
 
 from lambdaloop.emulator import http, routes  # noqa: E402
 from lambdaloop.emulator.client import invoke_stream  # noqa: E402

@@ -7,9 +7,10 @@ from __future__ import annotations
 import contextlib
 import queue
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from threaded_server import ThreadedServer  # tests/threaded_server.py
 
 
 @dataclass
@@ -42,7 +43,7 @@ def event(request_id: str, body: bytes = b"{}", **headers: str) -> Answer:
     return Answer(200, {k: v for k, v in base.items() if v is not None}, body)
 
 
-class FakeRuntimeAPI:
+class FakeRuntimeAPI(ThreadedServer):
     """``events`` are served to /next in order; when they run out, /next blocks until
     ``close``. Every other request is recorded and answered by ``on_post`` (default 202)."""
 
@@ -54,38 +55,14 @@ class FakeRuntimeAPI:
         self.requests: list[Request] = []
         self.extension_requests: list[Request] = []
         self.posts: queue.Queue[Request] = queue.Queue()
-        self.connections = 0
-        self._stop = threading.Event()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._server.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        super().__init__()
 
     def runtime_connections(self) -> set[int]:
         """The connections that carried Runtime API calls (not the extension's)."""
         return {r.connection for r in self.requests if not r.path.startswith("/2020-01-01/")}
 
-    def close(self) -> None:
-        self._stop.set()
-        self._server.close()
-
-    def __enter__(self) -> FakeRuntimeAPI:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def wait_post(self, timeout: float = 10.0) -> Request:
         return self.posts.get(timeout=timeout)
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn, self.connections), daemon=True).start()
 
     def _serve(self, conn: socket.socket, number: int) -> None:
         # The runtime may be killed mid-request: that is the test's business, not ours.

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import queue
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
+
+from threaded_server import ThreadedServer  # tests/threaded_server.py
 
 ACCEPTED = (202, b'{"status":"OK"}')
 
@@ -97,7 +98,7 @@ class _Reader:
         return b"".join(parts)
 
 
-class StreamingFakeAPI:
+class StreamingFakeAPI(ThreadedServer):
     """``events`` go to /next in order; then /next waits until ``close``. Posts are answered
     with ``answer`` and pushed to ``posts`` when complete; each chunk of a chunked post is
     pushed to ``chunk_log`` as (time, data) the moment it is read."""
@@ -121,35 +122,11 @@ class StreamingFakeAPI:
         self.hang_up_after = hang_up_after
         self.posts: queue.Queue[Post] = queue.Queue()
         self.chunk_log: queue.Queue[tuple[float, bytes]] = queue.Queue()
-        self.connections = 0
         self.next_connections: list[int] = []  # the connection of each /next, in order
-        self._stop = threading.Event()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._server.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._server.close()
-
-    def __enter__(self) -> StreamingFakeAPI:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__()
 
     def wait_post(self, timeout: float = 15.0) -> Post:
         return self.posts.get(timeout=timeout)
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn, self.connections), daemon=True).start()
 
     def _serve(self, conn: socket.socket, number: int) -> None:
         with contextlib.suppress(OSError, EOFError), conn:
