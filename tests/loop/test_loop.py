@@ -2,45 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_process import RuntimeProcess  # tests/runtime_process.py
 
 from .fakeapi import Answer, FakeRuntimeAPI, Request, event
 
 FUNCTIONS = Path(__file__).parent / "functions"
 
 
-class Runtime:
+class Runtime(RuntimeProcess):
+    """The runtime with tests/loop/functions as its task root."""
+
     def __init__(self, api: FakeRuntimeAPI, handler: str, env: dict[str, str] | None = None) -> None:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_LAMBDA", "_X_AMZN"))}
-        full_env.update({"AWS_LAMBDA_RUNTIME_API": api.address, "AWS_LAMBDA_FUNCTION_NAME": "f"})
-        full_env.update(env or {})
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lambdaloop", handler],
-            cwd=FUNCTIONS,
-            env=full_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: forked workers are ended with it
-        )
-
-    def wait(self, timeout: float = 20) -> tuple[int, str]:
-        out, _ = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, out.decode()
-
-    def stop(self) -> str:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        out, _ = self.proc.communicate(timeout=10)
-        return out.decode()
+        super().__init__(api.address, handler, FUNCTIONS, env)
 
 
 @pytest.fixture
@@ -93,7 +74,7 @@ def test_missing_content_type_and_zero_deadline_do_not_crash(run) -> None:
 
 def test_missing_request_id_ends_the_process_with_a_clear_error(run) -> None:
     _, runtime = run([event("r1", Lambda_Runtime_Aws_Request_Id=None)], "loopfns.echo")
-    code, out = runtime.wait()
+    code, out = runtime.wait(), runtime.output
     assert code == 1
     assert "LAMBDA_RUNTIME Failed to get next invocation" in out and "request-id" in out
 
@@ -113,7 +94,7 @@ def test_sys_exit_posts_exit_error_then_exits_with_the_same_code(run) -> None:
     error = body(post)
     assert error["errorType"] == "Runtime.ExitError" and "exit status 7" in error["errorMessage"]
     assert 'sys.exit(event.get("code", 4))' in error["stackTrace"][-1]
-    code, _ = runtime.wait()
+    code = runtime.wait()
     assert code == 7
 
 

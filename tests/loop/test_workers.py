@@ -23,7 +23,7 @@ def test_init_error_in_workers_ends_the_runtime(run) -> None:  # noqa: F811
     first = api.wait_post()
     assert first.path == "/2018-06-01/runtime/init/error"
     assert first.headers["lambda-runtime-function-error-type"] == "Runtime.HandlerNotFound"
-    code, _ = runtime.wait()
+    code = runtime.wait()
     assert code == 1
 
 
@@ -49,7 +49,7 @@ def test_sigterm_ends_workers_and_supervisor_without_replacements(run) -> None: 
     api, runtime = run([event("r1")], "lmifns.crash", env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"})
     api.wait_post()
     os.killpg(runtime.proc.pid, signal.SIGTERM)  # as the platform does: the whole group
-    code, out = runtime.wait()
+    code, out = runtime.wait(), runtime.output
     assert code == 0
     assert "replacement" not in out
 
