@@ -67,9 +67,14 @@ class RequestState:
 
 class Unbuffered:
     """stdout/stderr flushed after every write, so nothing is lost when the platform
-    freezes or kills the process (awslambdaric wraps them the same way)."""
+    freezes or kills the process (awslambdaric wraps them the same way). Text that cannot be
+    encoded (a lone surrogate: an id the platform sent as invalid UTF-8) is written escaped
+    rather than raising, as CPython already does for stderr: a log line is never lost to it."""
 
     def __init__(self, stream: TextIO) -> None:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
         self.stream = stream
 
     def __getattr__(self, name: str) -> Any:
@@ -129,8 +134,10 @@ def create_sink(environ: os._Environ[str], is_json: bool) -> StdoutSink | Framed
 
 
 def runtime_log(message: str) -> None:
-    """The runtime's own diagnostics, in aws-lambda-cpp's shape, on stdout like awslambdaric's."""
-    sys.stdout.write(f"[ERROR] [{int(time.time() * 1000)}] LAMBDA_RUNTIME {message}\n")
+    """The runtime's own diagnostics, in aws-lambda-cpp's shape, on stdout like awslambdaric's.
+    Values from the platform appear in them: escaped, so a diagnostic can never fail to print."""
+    line = f"[ERROR] [{int(time.time() * 1000)}] LAMBDA_RUNTIME {message}\n"
+    sys.stdout.write(line.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def json_timestamp(seconds: float) -> str:

@@ -124,35 +124,74 @@ def parse_next(status: int, headers: dict[str, str], body: bytes) -> Invocation:
     if content_type is None:
         warnings.append("no Content-Type on /next: the event is parsed as JSON, the platform's default")
         content_type = JSON_CONTENT_TYPE
+    invocation_id = _optional(headers, H_INVOCATION_ID)
+    if invocation_id is not None and not header_value_ok(invocation_id):
+        # It would have to be echoed in a header, where a control character could end the
+        # line and forge another header: posts for this invocation go without it.
+        warnings.append(f"{H_INVOCATION_ID} {invocation_id!r} holds a control character: not echoed on posts")
+        invocation_id = None
+    trace_id = _optional(headers, H_TRACE_ID)
+    if trace_id is not None and "\x00" in trace_id:
+        # The trace id is handed on through the environment, which cannot hold a NUL.
+        warnings.append(f"{H_TRACE_ID} {trace_id!r} holds a NUL byte: ignored")
+        trace_id = None
     return Invocation(
         request_id=request_id,
         deadline_ms=deadline_ms,
         invoked_function_arn=headers.get(H_FUNCTION_ARN, ""),
-        trace_id=_optional(headers, H_TRACE_ID),
+        trace_id=trace_id,
         client_context=_optional(headers, H_CLIENT_CONTEXT),
         cognito_identity=_optional(headers, H_COGNITO_IDENTITY),
         tenant_id=_optional(headers, H_TENANT_ID),
-        invocation_id=_optional(headers, H_INVOCATION_ID),
+        invocation_id=invocation_id,
         content_type=content_type,
         body=body,
         warnings=tuple(warnings),
     )
 
 
+def header_value_ok(value: str) -> bool:
+    """No control character (C0 or DEL, tab allowed): the value can be written into a
+    request head as it is, without ending its line or forging another header."""
+    if value.isascii() and value.isprintable():
+        return True  # the common case, answered in C
+    return not any((char < " " and char != "\t") or char == "\x7f" for char in value)
+
+
+# RFC 3986 unreserved characters, plus the sub-delims, ":" and "@" that Go's url package
+# (RAPID's) leaves unescaped in a path: written as they are, an id decodes the same way on
+# every server. Everything else is percent-encoded.
+_SEGMENT_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~$&+,:;=@")
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one percent-encoded path segment, so that an id holding ``/``, ``..``,
+    ``?``, ``#``, ``%``, spaces, CR/LF, NUL or non-ASCII can never name another path or break
+    the request line. Lossless: the bytes encoded are the ones the platform sent (the
+    transport decodes heads with surrogateescape)."""
+    if value.isascii() and value.replace("-", "").isalnum():
+        return value  # UUIDs, the platform's ids: nothing to encode
+    raw = value.encode("utf-8", "surrogateescape")
+    if raw in (b".", b".."):
+        return raw.decode().replace(".", "%2E")  # a dot-segment would be resolved away
+    return "".join(chr(byte) if byte in _SEGMENT_SAFE else f"%{byte:02X}" for byte in raw)
+
+
 def response_path(request_id: str) -> str:
-    return f"{RUNTIME_PREFIX}/invocation/{request_id}/response"
+    return f"{RUNTIME_PREFIX}/invocation/{path_segment(request_id)}/response"
 
 
 def error_path(request_id: str) -> str:
-    return f"{RUNTIME_PREFIX}/invocation/{request_id}/error"
+    return f"{RUNTIME_PREFIX}/invocation/{path_segment(request_id)}/error"
 
 
 def _head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Accept: */*"]
     lines.extend(f"{name}: {value}" for name, value in headers)
     lines.append("\r\n")
-    # latin-1, as HTTP/1.1 defines header octets; a request id outside it is refused loudly.
-    return "\r\n".join(lines).encode("latin-1")
+    # Paths are percent-encoded and values checked (``header_value_ok``, ``_header_safe``);
+    # an echoed value goes back as the exact bytes the platform sent.
+    return "\r\n".join(lines).encode("utf-8", "surrogateescape")
 
 
 def next_request(host: str, user_agent: str) -> bytes:
