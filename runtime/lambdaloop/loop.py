@@ -36,6 +36,7 @@ from .logs import (
     runtime_log,
 )
 from .marshal import marshal_result, to_json, unmarshal_event
+from .traceenv import TraceEnvironment
 from .transport import Connection, TransportError
 
 TYPE_CHECKING = False
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
     from .aio import PersistentLoop
 
-_TRACE_ENV = "_X_AMZN_TRACE_ID"
 _COALESCE_LIMIT = 64 * 1024
 UNHANDLED_INIT_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. However, in rare "
@@ -85,6 +85,7 @@ class Runtime:
 
             self.unmarshal_event, self.marshal_result = loads_event, dumps_result
         self.state = RequestState()
+        self.trace_env = TraceEnvironment()
         self.async_loop: PersistentLoop | None = None
         # One of several workers (Lambda Managed Instances): a failed post or /next is
         # retried or logged instead of ending the process, as awslambdaric's LMI client does.
@@ -202,10 +203,7 @@ class Runtime:
         request_id = invocation.request_id
         self.state.request_id = request_id
         self.state.tenant_id = invocation.tenant_id
-        if invocation.trace_id is not None:
-            os.environ[_TRACE_ENV] = invocation.trace_id
-        else:
-            os.environ.pop(_TRACE_ENV, None)
+        self.trace_env.set(invocation.trace_id)
         if self.in_flight is not None:
             self.in_flight.begin(request_id, invocation.invocation_id)
         event: Any = None
