@@ -16,6 +16,7 @@ from .errors import LAMBDA_CONTEXT_UNMARSHAL_ERROR, FaultError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
     from .protocol import Invocation
@@ -29,7 +30,7 @@ class FunctionEnvironment:
 
     __slots__ = ("function_name", "function_version", "log_group_name", "log_stream_name", "memory_limit_in_mb")
 
-    def __init__(self, environ: dict[str, str] | os._Environ[str]) -> None:
+    def __init__(self, environ: Mapping[str, str]) -> None:
         self.log_group_name = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
         self.log_stream_name = environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
         self.function_name = environ.get("AWS_LAMBDA_FUNCTION_NAME")

@@ -129,14 +129,21 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
+def exit_message(how: str, request_id: str = "") -> str:
+    """The platform's Runtime.ExitError message (``how``: "exit status 3", "signal: killed"),
+    with the invocation's id when there is one."""
+    text = f"Runtime exited with error: {how}"
+    return f"RequestId: {request_id} Error: {text}" if request_id else text
+
+
 def exit_report(exc: SystemExit, request_id: str) -> ErrorReport:
     """A handler ended the process (sys.exit). awslambdaric posts nothing and the platform
     later reports Runtime.ExitError; we post the same type first, with the place the exit
-    came from, so the invocation is never left without an answer."""
+    came from, so the invocation is never left without an answer. ``request_id`` is empty
+    for a module-level sys.exit (an init error)."""
     import traceback
 
-    status = exit_code_of(exc)
-    message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {status}"
+    message = exit_message(f"exit status {exit_code_of(exc)}", request_id)
     frames = _user_frames(exc.__traceback__)
     body = make_error_body(message, EXIT_ERROR, traceback.format_list(frames), request_id)
     return ErrorReport(body, make_xray_cause(EXIT_ERROR, message, frames))

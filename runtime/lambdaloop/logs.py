@@ -18,7 +18,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, MutableMapping
     from types import ModuleType
     from typing import Any, TextIO
 
@@ -43,7 +43,7 @@ class LogConfig:
 
     __slots__ = ("is_json", "level")
 
-    def __init__(self, environ: dict[str, str] | os._Environ[str]) -> None:
+    def __init__(self, environ: Mapping[str, str]) -> None:
         log_format = environ.get("AWS_LAMBDA_LOG_FORMAT")
         self.is_json = bool(log_format) and log_format.upper() == "JSON"
         raw_level = environ.get("AWS_LAMBDA_LOG_LEVEL")
@@ -126,7 +126,9 @@ class FramedSink:
         self.file.close()
 
 
-def create_sink(environ: os._Environ[str], is_json: bool) -> StdoutSink | FramedSink:
+def create_sink(environ: MutableMapping[str, str], is_json: bool) -> StdoutSink | FramedSink:
+    """The sink for function logs: framed on the telemetry fd when the platform gives one (the
+    variable is consumed, as awslambdaric does, so child processes do not write to it)."""
     fd = environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
     if fd is not None and fd.isdigit():
         return FramedSink(int(fd), is_json)
@@ -207,12 +209,3 @@ class _CallbackLoader:
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
         self._callback(module)
-
-
-def setup_logging(
-    logging_module: ModuleType, config: LogConfig, sink: StdoutSink | FramedSink, state: RequestState
-) -> None:
-    """Install the root handler awslambdaric installs, with lambdaloop's two fixes."""
-    from . import logformat
-
-    logformat.install(logging_module, config, sink, state)

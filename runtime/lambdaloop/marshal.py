@@ -105,6 +105,12 @@ def to_json(value: Any, ascii_only: bool = False) -> str:
     return _simplejson_dumps(value, ascii_only)
 
 
+def json_bytes(value: Any) -> bytes:
+    """``to_json(value)`` as UTF-8. A lone surrogate can only sit inside a JSON string, where
+    "\\udXXX" is its valid escape (awslambdaric raises UnicodeEncodeError there, posting nothing)."""
+    return to_json(value).encode("utf-8", "backslashreplace")
+
+
 def _only_builtin_types(value: Any) -> bool:
     """True when ``value`` is made of exact dicts, lists, tuples, str, int, float, bool and None
     only: then the C encoder writes simplejson's bytes. ``marshal`` answers it in C (it refuses
@@ -182,8 +188,6 @@ def marshal_result(value: Any) -> tuple[bytes, str]:
     if isinstance(value, bytes):
         return value, BYTES_CONTENT_TYPE
     try:
-        # A lone surrogate can only sit inside a JSON string, where "\\udXXX" is its valid
-        # escape; awslambdaric raises UnicodeEncodeError there and posts nothing.
-        return to_json(value).encode("utf-8", "backslashreplace"), JSON_CONTENT_TYPE
+        return json_bytes(value), JSON_CONTENT_TYPE
     except Exception as exc:
         raise FaultError(MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None

@@ -262,13 +262,14 @@ def _header_safe(value: str) -> str:
 
 
 class PostOutcome:
-    """What the loop should do after the Runtime API answered a /response or /error."""
+    """What the Runtime API's answer to a post means: ``ok``, or a ``message`` to log."""
 
-    __slots__ = ("message", "ok")
+    __slots__ = ("message", "ok", "status")
 
-    def __init__(self, ok: bool, message: str) -> None:
+    def __init__(self, ok: bool, message: str, status: int = 0) -> None:
         self.ok = ok
         self.message = message
+        self.status = status
 
 
 def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
@@ -277,11 +278,11 @@ def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
     other 4xx are reported but do not end the process, since the invocation has already been
     failed by the platform and the next one may well succeed."""
     if 200 <= status < 300:
-        return PostOutcome(True, "")
+        return PostOutcome(True, "", status)
     detail = body[:1024].decode("utf-8", "replace")
     if status == 410:
-        return PostOutcome(False, f"{what} was refused as stale (HTTP 410: the invocation timed out): {detail}")
-    return PostOutcome(False, f"{what} failed with HTTP {status}: {detail}")
+        return PostOutcome(False, f"{what} was refused as stale (HTTP 410: the invocation timed out): {detail}", status)
+    return PostOutcome(False, f"{what} failed with HTTP {status}: {detail}", status)
 
 
 def restore_next_request(host: str, user_agent: str) -> bytes:

@@ -19,7 +19,10 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
     from typing import Any, NoReturn
+
+    ServeWorker = Callable[[str, Callable[[], object], "InFlight"], NoReturn]
 
 CONCURRENCY_ENV = "AWS_LAMBDA_MAX_CONCURRENCY"
 _SLOT = 1024  # bytes of shared memory per worker: the ids of the invocation it is serving
@@ -28,7 +31,7 @@ LOG_SOCKET_ENV = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
 _READY = b"r"
 
 
-def concurrency(environ: os._Environ[str] | dict[str, str]) -> int | None:
+def concurrency(environ: Mapping[str, str]) -> int | None:
     """The worker count, or None for the classic single-invocation mode."""
     raw = environ.get(CONCURRENCY_ENV)
     if raw is None:
@@ -92,17 +95,12 @@ class InFlight:
         return request_id, invocation_id or None
 
 
-def _worker(handler_name: str, ready_fd: int, slot: InFlight) -> NoReturn:
+def _worker(handler_name: str, ready_fd: int, slot: InFlight, serve: ServeWorker) -> NoReturn:
     _die_with_parent()
     socket_path = os.environ.get(LOG_SOCKET_ENV)
     if socket_path:
         _redirect_output(socket_path)
-    from .loop import Runtime
-
-    runtime = Runtime(handler_name, concurrent=True)
-    runtime.on_ready = lambda: os.write(ready_fd, _READY)
-    runtime.in_flight = slot
-    runtime.start()
+    serve(handler_name, lambda: os.write(ready_fd, _READY), slot)
 
 
 def _exit_description(code: int) -> str:
@@ -111,7 +109,7 @@ def _exit_description(code: int) -> str:
     return f"exit status {code}"
 
 
-def _answer_orphan(slot: InFlight, code: int) -> None:
+def _answer_orphan(slot: InFlight, code: int, user_agent: str) -> None:
     """Post Runtime.ExitError for the invocation a dead worker was serving, if any (a second
     post for one already answered is refused by the platform, harmlessly)."""
     ids = slot.read()
@@ -119,27 +117,25 @@ def _answer_orphan(slot: InFlight, code: int) -> None:
     if ids is None:
         return
     request_id, invocation_id = ids
-    from . import protocol
-    from .errors import EXIT_ERROR, make_error_body
-    from .loop import user_agent
-    from .marshal import to_json
-    from .transport import Connection, TransportError
+    from .errors import EXIT_ERROR, ErrorReport, exit_message, make_error_body
+    from .protocol import Invocation
+    from .runtime_client import RuntimeClient
+    from .transport import TransportError
 
-    address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
-    message = f"RequestId: {request_id} Error: Runtime exited with error: {_exit_description(code)}"
-    body = to_json(make_error_body(message, EXIT_ERROR, [], request_id)).encode("utf-8")
-    request = protocol.error_request(address, user_agent(), request_id, body, EXIT_ERROR, "", invocation_id)
-    connection = Connection(address)
+    message = exit_message(_exit_description(code), request_id)
+    report = ErrorReport(make_error_body(message, EXIT_ERROR, [], request_id), {})
+    invocation = Invocation(request_id, 0, "", None, None, None, None, invocation_id, None, b"")
+    client = RuntimeClient(os.environ.get("AWS_LAMBDA_RUNTIME_API", ""), user_agent)
     try:
-        answer = connection.request(request)
+        answer = client.fail(invocation, report)
         sys.stderr.write(f"lambdaloop: posted {EXIT_ERROR} for {request_id} (HTTP {answer.status})\n")
     except TransportError as exc:
         sys.stderr.write(f"lambdaloop: could not post {EXIT_ERROR} for {request_id}: {exc}\n")
     finally:
-        connection.close()
+        client.reset()
 
 
-def _spawn(handler_name: str, slot: InFlight) -> tuple[int, int]:
+def _spawn(handler_name: str, slot: InFlight, serve: ServeWorker) -> tuple[int, int]:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -150,7 +146,7 @@ def _spawn(handler_name: str, slot: InFlight) -> tuple[int, int]:
         _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
         os.close(read_fd)
         try:
-            _worker(handler_name, write_fd, slot)
+            _worker(handler_name, write_fd, slot, serve)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             sys.stdout.flush()
@@ -165,7 +161,10 @@ def _spawn(handler_name: str, slot: InFlight) -> tuple[int, int]:
     return pid, read_fd
 
 
-def run_workers(handler_name: str, count: int) -> NoReturn:
+def run_workers(handler_name: str, count: int, serve: ServeWorker, user_agent: str) -> NoReturn:
+    """Fork ``count`` workers, each running ``serve(handler_name, ready, slot)`` (a runtime
+    that calls ``ready()`` once its init succeeded and records its invocation in ``slot``),
+    and supervise them until they are all gone."""
     if count == 0:
         sys.exit(0)  # awslambdaric: zero workers, nothing to do
     # The telemetry fd is the parent's (awslambdaric's parent consumes and closes it too):
@@ -181,7 +180,7 @@ def run_workers(handler_name: str, count: int) -> NoReturn:
     workers: dict[int, tuple[int, InFlight]] = {}  # pid -> (read end of its ready pipe, its slot)
     for index in range(count):
         slot = InFlight(memory, index)
-        pid, read_fd = _spawn(handler_name, slot)
+        pid, read_fd = _spawn(handler_name, slot, serve)
         workers[pid] = (read_fd, slot)
     # The platform's SIGTERM reaches the whole process group: each worker runs its shutdown
     # hooks and exits. The supervisor must outlive them (their PDEATHSIG would SIGKILL them
@@ -207,7 +206,7 @@ def run_workers(handler_name: str, count: int) -> NoReturn:
                 os.kill(other, 9)
             sys.exit(code if code > 0 else 1)
         sys.stderr.write(f"lambdaloop: worker {pid} exited ({code}) after init; starting a replacement\n")
-        _answer_orphan(slot, code)
-        new_pid, new_fd = _spawn(handler_name, slot)
+        _answer_orphan(slot, code, user_agent)
+        new_pid, new_fd = _spawn(handler_name, slot, serve)
         workers[new_pid] = (new_fd, slot)
     sys.exit(0)
