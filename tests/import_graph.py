@@ -1,7 +1,8 @@
 """The import graph of the ``lambdaloop`` package, read from the source (every import counts:
 module level, inside functions, and under ``if TYPE_CHECKING``).
 
-    python tests/import_graph.py        # print the block ARCHITECTURE.md carries
+    python tests/import_graph.py          # print the block ARCHITECTURE.md carries
+    python tests/import_graph.py --write  # and put it in ARCHITECTURE.md
 
 ``tests/test_architecture.py`` checks that the graph has no cycle and that ARCHITECTURE.md
 shows it as it is.
@@ -118,5 +119,13 @@ def block() -> str:
     return "\n".join(lines)
 
 
+def write(doc: Path = PACKAGE.parents[1] / "ARCHITECTURE.md") -> None:
+    text = doc.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    doc.write_text(text[:start] + block() + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
+    if "--write" in sys.argv[1:]:
+        write()
     sys.stdout.write(block() + "\n")

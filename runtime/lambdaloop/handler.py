@@ -45,7 +45,7 @@ def load_handler(handler: str) -> Callable[..., Any]:
             USER_CODE_SYNTAX_ERROR, f"Syntax error in module '{modname}': {exc}", syntax_error_trace(exc)
         ) from None
     try:
-        return getattr(module, fname)  # type: ignore[no-any-return]
+        return getattr(module, fname)
     except AttributeError:
         raise FaultError(HANDLER_NOT_FOUND, f"Handler '{fname}' missing on module '{modname}'") from None
 

@@ -16,12 +16,14 @@ other repeated headers are joined with ", ".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from . import protocol
 from .marshal import to_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
     HeaderValue = str | bytes | int
     HeadersArg = Mapping[str, HeaderValue] | Iterable[tuple[str | bytes, HeaderValue]] | None
@@ -46,7 +48,13 @@ def normalize_headers(headers: HeadersArg, cookies: Iterable[str] | None = None)
     """Headers (a mapping or ASGI-style pairs) and cookies as the prelude carries them."""
     out: dict[str, str] = {}
     jar = [_text(cookie, "cookie") for cookie in cookies or ()]
-    pairs = headers.items() if hasattr(headers, "items") else headers or ()
+    pairs: Iterable[tuple[str | bytes, HeaderValue]]
+    if headers is None:
+        pairs = ()
+    elif isinstance(headers, Mapping):
+        pairs = headers.items()
+    else:
+        pairs = headers
     for raw_name, raw_value in pairs:
         name = _text(raw_name, "header name").strip().lower()
         if not name or ":" in name or " " in name:

@@ -72,8 +72,9 @@ class JsonFormatter(logging.Formatter):
             "requestId": getattr(record, "aws_request_id", None),
             "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None,
         }
-        if getattr(record, "tenant_id", None) is not None:
-            result["tenantId"] = record.tenant_id
+        tenant_id = getattr(record, "tenant_id", None)
+        if tenant_id is not None:
+            result["tenantId"] = tenant_id
         result.update(
             (key, value) for key, value in record.__dict__.items() if key not in _RESERVED_FIELDS and key not in result
         )

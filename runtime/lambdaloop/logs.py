@@ -44,8 +44,7 @@ class LogConfig:
     __slots__ = ("is_json", "level")
 
     def __init__(self, environ: Mapping[str, str]) -> None:
-        log_format = environ.get("AWS_LAMBDA_LOG_FORMAT")
-        self.is_json = bool(log_format) and log_format.upper() == "JSON"
+        self.is_json = environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
         raw_level = environ.get("AWS_LAMBDA_LOG_LEVEL")
         # awslambdaric maps "TRACE" (exact case) to DEBUG before upper-casing.
         self.level = {None: "", "TRACE": "DEBUG"}.get(raw_level, raw_level or "").upper()

@@ -113,8 +113,8 @@ class Runtime:
     # -- start-up -------------------------------------------------------------------------
 
     def start(self) -> NoReturn:
-        sys.stdout = Unbuffered(sys.stdout)  # type: ignore[assignment]
-        sys.stderr = Unbuffered(sys.stderr)  # type: ignore[assignment]
+        sys.stdout = Unbuffered(sys.stdout)
+        sys.stderr = Unbuffered(sys.stderr)
         install_when_imported(self._setup_logging)
         handler = self.init()
         # Before any /next: registration closes then.

@@ -54,7 +54,8 @@ class _ScanContext:
         raise ValueError(f"{name} is not JSON")
 
 
-_scan = _json.make_scanner(_ScanContext())
+# typeshed types the argument as a JSONDecoder; make_scanner reads only the attributes above.
+_scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]
 _CONTAINER_TYPES = (dict, list, tuple)
 _WHITESPACE = " \t\n\r"
 

@@ -47,7 +47,7 @@ class SnapStartFailure:
 
 def _hooks() -> tuple[list[Hook], list[Hook]]:
     try:
-        import snapshot_restore_py  # type: ignore[import-not-found]
+        import snapshot_restore_py
     except ImportError:
         return [], []
     return list(snapshot_restore_py.get_before_snapshot()), list(snapshot_restore_py.get_after_restore())

@@ -288,7 +288,7 @@ def pump(source: object, response: ResponseStream) -> Awaitable[None] | None:
     kind = type(source)
     hook = getattr(kind, "__lambdaloop_stream__", None)
     if hook is not None:
-        return hook(source, response)  # type: ignore[no-any-return]
+        return hook(source, response)
     if hasattr(kind, "__aiter__"):
         return _pump_async(source.__aiter__(), response)  # type: ignore[attr-defined]
     if hasattr(kind, "__iter__"):

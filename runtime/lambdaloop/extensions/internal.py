@@ -67,6 +67,8 @@ _MODULES_IMPORTED = False
 
 
 class InternalExtension:
+    name: str
+
     """An extension living in the runtime process. By default it registers for no events:
     ``lambdaloop.hooks`` already calls you at the start and end of each invocation, with the
     event and context, which the platform's INVOKE event does not carry. Give ``on_invoke``
