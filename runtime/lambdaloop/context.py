@@ -3,7 +3,7 @@ attribute (types, ``repr``, ``w3c()``, ``log()``), built from one Invocation.
 
 Libraries duck-type this object (Powertools, Mangum, Sentry, OpenTelemetry read its
 attributes by name), so names and types follow awslambdaric 4.2.2 exactly
-(``shared/design/awslambdaric.md`` §3), including ``memory_limit_in_mb`` as a str.
+(held to it by tests/unit and tests/conformance), including ``memory_limit_in_mb`` as a str.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Exceptions to the error bodies, X-Ray causes and log lines awslambdaric produces.
 
 Key order, messages and the ``stackTrace`` format are awslambdaric 4.2.2's
-(``shared/design/awslambdaric.md`` §1.4, §2), because callers and log queries parse them.
+(held to it by tests/conformance), because callers and log queries parse them.
 ``traceback`` is imported only when an error actually happens: a cold start pays nothing.
 """
 

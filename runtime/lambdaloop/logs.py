@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any, TextIO
 
-# Frame types: 0xA55A0000 | level_code << 2 | 0b10 | is_text (awslambdaric.md §5).
+# Frame types: 0xA55A0000 | level_code << 2 | 0b10 | is_text, as awslambdaric writes them.
 _LEVEL_CODES = {0: 0, 10: 2, 20: 3, 30: 4, 40: 5, 50: 6}
 
 

@@ -4,7 +4,7 @@ Nothing here touches a socket, the clock or the environment, so the runtime loop
 extension client and the emulator all share it, and it is tested with plain bytes.
 
 Header names and order on the requests we build follow what awslambdaric 4.2.2 sends
-(see ``shared/design/awslambdaric.md`` §1.2), so a recording Runtime API sees the same
+(as observed on the wire; tests/conformance compares them), so a recording Runtime API sees the same
 bytes from both runtimes, apart from the User-Agent and the error-type header that
 awslambdaric forgets on ``/error``.
 """
@@ -185,40 +185,33 @@ def error_path(request_id: str) -> str:
     return f"{RUNTIME_PREFIX}/invocation/{path_segment(request_id)}/error"
 
 
-def _head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Accept: */*"]
+def request_head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> bytes:
+    """A request head: the request line, Host, then ``headers`` in order (the Extensions API's
+    requests are built with it too). Paths are percent-encoded and values checked before they
+    get here (``header_value_ok``, ``_header_safe``); an echoed value goes back as the exact
+    bytes the platform sent."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
     lines.extend(f"{name}: {value}" for name, value in headers)
     lines.append("\r\n")
-    # Paths are percent-encoded and values checked (``header_value_ok``, ``_header_safe``);
-    # an echoed value goes back as the exact bytes the platform sent.
     return "\r\n".join(lines).encode("utf-8", "surrogateescape")
 
 
+_ACCEPT = ("Accept", "*/*")  # awslambdaric's libcurl sends it; kept for byte-identical requests
+
+
 def next_request(host: str, user_agent: str) -> bytes:
-    return _head("GET", NEXT_PATH, host, [("User-Agent", user_agent)])
+    return request_head("GET", NEXT_PATH, host, [_ACCEPT, ("User-Agent", user_agent)])
 
 
 def response_head(
     host: str, user_agent: str, request_id: str, length: int, content_type: str, invocation_id: str | None
 ) -> bytes:
     """The head of a buffered /response request whose body is ``length`` bytes."""
-    headers = [("content-type", content_type), ("User-Agent", user_agent)]
+    headers = [_ACCEPT, ("content-type", content_type), ("User-Agent", user_agent)]
     if invocation_id:
         headers.append(("lambda-runtime-invocation-id", invocation_id))
     headers.append(("content-length", str(length)))
-    return _head("POST", response_path(request_id), host, headers)
-
-
-def response_request(
-    host: str,
-    user_agent: str,
-    request_id: str,
-    body: bytes,
-    content_type: str,
-    invocation_id: str | None,
-) -> bytes:
-    """The buffered /response request, head and body."""
-    return response_head(host, user_agent, request_id, len(body), content_type, invocation_id) + body
+    return request_head("POST", response_path(request_id), host, headers)
 
 
 def error_request(
@@ -231,7 +224,7 @@ def error_request(
     invocation_id: str | None,
 ) -> bytes:
     """The /error request. Unlike awslambdaric it carries the error-type header the docs ask for."""
-    headers = [("content-type", JSON_CONTENT_TYPE)]
+    headers = [_ACCEPT, ("content-type", JSON_CONTENT_TYPE)]
     if xray_cause and len(xray_cause) < XRAY_CAUSE_LIMIT:
         headers.append((H_XRAY_CAUSE, xray_cause))
     headers.append(("User-Agent", user_agent))
@@ -239,18 +232,19 @@ def error_request(
     if invocation_id:
         headers.append(("lambda-runtime-invocation-id", invocation_id))
     headers.append(("content-length", str(len(body))))
-    return _head("POST", error_path(request_id), host, headers) + body
+    return request_head("POST", error_path(request_id), host, headers) + body
 
 
 def init_error_request(host: str, user_agent: str, body: bytes, error_type: str, path: str = INIT_ERROR_PATH) -> bytes:
     """The /init/error (or /restore/error) request."""
     headers = [
+        _ACCEPT,
         ("content-type", JSON_CONTENT_TYPE),
         ("User-Agent", user_agent),
         (H_ERROR_TYPE, _header_safe(error_type)),
         ("content-length", str(len(body))),
     ]
-    return _head("POST", path, host, headers) + body
+    return request_head("POST", path, host, headers) + body
 
 
 def _header_safe(value: str) -> str:
@@ -286,10 +280,10 @@ def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
 
 
 def restore_next_request(host: str, user_agent: str) -> bytes:
-    return _head("GET", RESTORE_NEXT_PATH, host, [("User-Agent", user_agent)])
+    return request_head("GET", RESTORE_NEXT_PATH, host, [_ACCEPT, ("User-Agent", user_agent)])
 
 
-# -- Response streaming (shared/design/protocols.md §1) ---------------------------------
+# -- Response streaming -----------------------------------------------------------------
 #
 # A streamed /response is one chunked POST: the head below, one chunk per write, then the
 # last chunk, with the two declared trailers when the stream failed after its first byte.
@@ -311,6 +305,7 @@ def streaming_response_head(
     """The head of a streamed /response: mode header, chunked, both trailers declared up
     front (a peer may only accept trailers it was told about)."""
     headers = [
+        _ACCEPT,
         ("content-type", _header_safe(content_type)),
         ("User-Agent", user_agent),
         (H_RESPONSE_MODE, STREAMING_MODE),
@@ -319,7 +314,7 @@ def streaming_response_head(
     ]
     if invocation_id:
         headers.append(("lambda-runtime-invocation-id", invocation_id))
-    return _head("POST", response_path(request_id), host, headers)
+    return request_head("POST", response_path(request_id), host, headers)
 
 
 def chunk_head(size: int) -> bytes:
