@@ -35,10 +35,10 @@ def runtime_from_environment(handler_name: str, policy: ExitPolicy = CLASSIC) ->
     return Runtime(handler_name, client, os.environ, policy)
 
 
-def _serve_worker(handler_name: str, ready: Callable[[], object], slot: InFlight) -> NoReturn:
+def _serve_worker(handler_name: str, ready: Callable[[bytes], object], slots: list[InFlight]) -> NoReturn:
     runtime = runtime_from_environment(handler_name, WORKER)
     runtime.on_ready = ready
-    runtime.in_flight = slot
+    runtime.slots = slots
     runtime.start()
 
 

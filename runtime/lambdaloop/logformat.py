@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .logs import (
     DEFAULT_FRAME_TYPE,
@@ -23,6 +23,9 @@ from .logs import (
     frame_type,
     json_timestamp,
 )
+
+if TYPE_CHECKING:
+    from .current import ContextRequestState
 
 # LogRecord attributes that are not "extra" fields (awslambdaric's list).
 _RESERVED_FIELDS = {
@@ -82,7 +85,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class RequestIdFilter(logging.Filter):
-    def __init__(self, state: RequestState) -> None:
+    def __init__(self, state: RequestState | ContextRequestState) -> None:
         super().__init__()
         self.state = state
 
@@ -112,12 +115,26 @@ class LambdaLoggerHandler(logging.Handler):
             self.handleError(record)
 
 
-def install(logging_module: Any, config: LogConfig, sink: StdoutSink | FramedSink, state: RequestState) -> None:
+_FILTERS: list[RequestIdFilter] = []  # the installed one, for use_state
+
+
+def install(
+    logging_module: Any, config: LogConfig, sink: StdoutSink | FramedSink, state: RequestState | ContextRequestState
+) -> None:
     logging.Formatter.converter = time.gmtime  # process-wide, as awslambdaric sets it
     handler = LambdaLoggerHandler(sink, per_level_frames=config.is_json or bool(config.level))
     handler.setFormatter(JsonFormatter() if config.is_json else TextFormatter())
-    handler.addFilter(RequestIdFilter(state))
+    request_filter = RequestIdFilter(state)
+    _FILTERS.append(request_filter)
+    handler.addFilter(request_filter)
     root = logging.getLogger()
     if config.level in logging._nameToLevel:
         root.setLevel(config.level)
     root.addHandler(handler)
+
+
+def use_state(state: RequestState | ContextRequestState) -> None:
+    """Read request ids from ``state`` from now on (a process that starts serving invocations
+    concurrently: per task rather than process-wide)."""
+    for request_filter in _FILTERS:
+        request_filter.state = state

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
     from .aio import PersistentLoop
+    from .current import ContextRequestState
     from .protocol import Invocation
     from .runtime_client import RuntimeClient
     from .workers import InFlight
@@ -102,12 +103,16 @@ class Runtime:
             from .fastjson import dumps_result, loads_event
 
             self.unmarshal_event, self.marshal_result = loads_event, dumps_result
-        self.state = RequestState()
+        self.state: RequestState | ContextRequestState = RequestState()
         self.trace_env = TraceEnvironment()
         self.async_loop: PersistentLoop | None = None
-        self.on_ready: Callable[[], object] | None = None
-        # A worker's shared-memory slot (Lambda Managed Instances): which invocation it is
-        # serving, so the supervisor can answer it if this process dies. None otherwise.
+        # A worker's report to its supervisor once init succeeded: ASYNC or SYNC (workers).
+        self.on_ready: Callable[[bytes], object] | None = None
+        # A worker's shared-memory slots (Lambda Managed Instances): which invocations it is
+        # serving, so the supervisor can answer them if this process dies. With an async
+        # handler the process serves as many at once as it has slots; otherwise one, in the
+        # first slot. Empty outside that mode.
+        self.slots: list[InFlight] = []
         self.in_flight: InFlight | None = None
 
     # -- start-up -------------------------------------------------------------------------
@@ -123,8 +128,12 @@ class Runtime:
         start_internal_extensions(self.client.host, quiet_conflicts=self.policy.init_error_conflict_expected)
         if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
             self.snapshot_and_restore()
+        concurrent = bool(self.slots) and is_async_handler(handler)
         if self.on_ready is not None:
-            self.on_ready()
+            self.on_ready(b"a" if concurrent else b"s")
+        if concurrent:
+            self.serve_concurrently(handler)
+        self.in_flight = self.slots[0] if self.slots else None
         self.serve(handler)
 
     def _setup_logging(self, logging_module: ModuleType) -> None:
@@ -201,6 +210,31 @@ class Runtime:
 
     def run_async(self, awaitable: Awaitable[Any]) -> Any:
         return self.event_loop().run(awaitable)
+
+    def serve_concurrently(self, handler: Callable[..., Any]) -> NoReturn:
+        """Lambda Managed Instances, async handler: one invocation per slot at once, as tasks
+        (``lmi``); the process ends when the slot server says so."""
+        from .aio_client import AsyncRuntimeClient
+        from .current import ContextRequestState
+        from .lmi import SlotServer
+
+        self.state = ContextRequestState()
+        if "logging" in sys.modules:
+            from .logformat import use_state
+
+            use_state(self.state)  # its root handler was installed with the process-wide state
+        host, user_agent = self.client.host, self.client.user_agent
+        server = SlotServer(
+            handler,
+            self.slots,
+            new_client=lambda: AsyncRuntimeClient(host, user_agent),
+            context_for=lambda invocation: build_context(invocation, self.function_env, self.sink),
+            unmarshal=self.unmarshal_event,
+            marshal=self.marshal_result,
+            log_error=self._log_error,
+            retry_delays=self.policy.next_retry_delays,
+        )
+        sys.exit(server.run(self.event_loop().loop))
 
     # -- the loop -------------------------------------------------------------------------
 

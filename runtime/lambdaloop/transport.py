@@ -22,7 +22,7 @@ _RECV_SIZE = 65536
 # they exist so that a broken or hostile peer cannot make the runtime allocate without limit.
 MAX_HEAD = 1 << 20
 MAX_BODY = 256 << 20
-_MAX_CHUNK_LINE = 4096
+MAX_CHUNK_LINE = 4096
 _HEXDIGITS = b"0123456789abcdefABCDEF"
 
 
@@ -144,43 +144,17 @@ class Connection:
             if len(buffer) > MAX_HEAD:
                 raise TransportError(f"response head larger than {MAX_HEAD} bytes")
             self._fill()
-        # Header values reach the handler (tenant id, client context) and go back to the
-        # platform (the request id in a path, the invocation id in a header): decoded as the
-        # UTF-8 the platform sends, and without loss when it is not (surrogateescape), so the
-        # exact bytes can be sent back.
-        head = buffer[:end].decode("utf-8", "surrogateescape")
+        status, headers = parse_head(bytes(buffer[:end]))
         del buffer[: end + 4]
-        status_line, *header_lines = head.split("\r\n")
-        parts = status_line.split(" ", 2)
-        code = parts[1] if len(parts) > 1 else ""
-        # Three ASCII digits: str.isdigit() alone would accept "²", which int() then refuses.
-        if not parts[0].startswith("HTTP/1.") or len(code) != 3 or not code.isascii() or not code.isdigit():
-            raise TransportError(f"not an HTTP/1.1 status line: {status_line[:200]!r}")
-        status = int(code)
-        headers: dict[str, str] = {}
-        for line in header_lines:
-            name, sep, value = line.partition(":")
-            # HTTP/1.1 allows no space before the colon, so the name needs no strip (this
-            # loop runs for every header of every answer: it is on the hot path).
-            if sep:
-                key = name.lower()
-                # First value wins, as awslambdaric's C++ client does.
-                if key not in headers:
-                    headers[key] = value.strip()
-        transfer_coding = headers.get("transfer-encoding")
-        if transfer_coding is not None:
-            # RFC 9112 6.3: chunked is read as chunked only when it is the final coding (and
-            # then Content-Length is ignored); any other coding runs to the end of the connection.
-            if transfer_coding.rpartition(",")[2].strip().lower() == "chunked":
-                body = self._read_chunked()
-            else:
-                body = self._read_to_close()
-        elif "content-length" in headers:
-            body = self._read_exact(_content_length(headers["content-length"]))
-        elif status in (204, 304) or 100 <= status < 200:
-            body = b""
-        else:
+        framing, length = body_framing(status, headers)
+        if framing == CHUNKED:
+            body = self._read_chunked()
+        elif framing == LENGTH:
+            body = self._read_exact(length)
+        elif framing == UNTIL_CLOSE:
             body = self._read_to_close()
+        else:
+            body = b""
         if headers.get("connection", "").lower() == "close":
             self.close()
         return Response(status, headers, body)
@@ -232,10 +206,10 @@ class Connection:
         parts: list[bytes] = []
         total = 0
         while True:
-            size = _chunk_size(self._read_line(_MAX_CHUNK_LINE))
+            size = chunk_size(self._read_line(MAX_CHUNK_LINE))
             if size == 0:
                 trailer_bytes = 0
-                while line := self._read_line(_MAX_CHUNK_LINE):  # trailers, ignored
+                while line := self._read_line(MAX_CHUNK_LINE):  # trailers, ignored
                     trailer_bytes += len(line)
                     if trailer_bytes > MAX_HEAD:
                         raise TransportError(f"trailers larger than {MAX_HEAD} bytes")
@@ -260,6 +234,51 @@ class Connection:
         return body
 
 
+NO_BODY, LENGTH, CHUNKED, UNTIL_CLOSE = "none", "length", "chunked", "until-close"
+
+
+def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """Status and headers (names lower-cased, values stripped, first value wins) of an answer's
+    head, without its final CRLF CRLF. Shared by the blocking and the asyncio connections."""
+    # Header values reach the handler (tenant id, client context) and go back to the platform
+    # (the request id in a path, the invocation id in a header): decoded as the UTF-8 the
+    # platform sends, and without loss when it is not (surrogateescape), so the exact bytes
+    # can be sent back.
+    status_line, *header_lines = head.decode("utf-8", "surrogateescape").split("\r\n")
+    parts = status_line.split(" ", 2)
+    code = parts[1] if len(parts) > 1 else ""
+    # Three ASCII digits: str.isdigit() alone would accept "²", which int() then refuses.
+    if not parts[0].startswith("HTTP/1.") or len(code) != 3 or not code.isascii() or not code.isdigit():
+        raise TransportError(f"not an HTTP/1.1 status line: {status_line[:200]!r}")
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, sep, value = line.partition(":")
+        # HTTP/1.1 allows no space before the colon, so the name needs no strip (this loop
+        # runs for every header of every answer: it is on the hot path).
+        if sep:
+            key = name.lower()
+            # First value wins, as awslambdaric's C++ client does.
+            if key not in headers:
+                headers[key] = value.strip()
+    return int(code), headers
+
+
+def body_framing(status: int, headers: dict[str, str]) -> tuple[str, int]:
+    """How the body of this answer ends: ``(CHUNKED, 0)``, ``(LENGTH, n)``, ``(UNTIL_CLOSE, 0)``
+    or ``(NO_BODY, 0)``. RFC 9112 6.3: chunked is read as chunked only when it is the final
+    transfer coding (Content-Length is then ignored); any other coding runs to the close."""
+    transfer_coding = headers.get("transfer-encoding")
+    if transfer_coding is not None:
+        if transfer_coding.rpartition(",")[2].strip().lower() == "chunked":
+            return CHUNKED, 0
+        return UNTIL_CLOSE, 0
+    if "content-length" in headers:
+        return LENGTH, _content_length(headers["content-length"])
+    if status in (204, 304) or 100 <= status < 200:
+        return NO_BODY, 0
+    return UNTIL_CLOSE, 0
+
+
 def _content_length(text: str) -> int:
     # 1*DIGIT (RFC 9110 8.6), bounded before anything is allocated for it.
     if not text or not text.isascii() or not text.isdigit():
@@ -269,7 +288,8 @@ def _content_length(text: str) -> int:
     return int(text)
 
 
-def _chunk_size(line: bytes) -> int:
+def chunk_size(line: bytes) -> int:
+    """The size on a chunk's size line."""
     # chunk-size = 1*HEXDIG, then optional extensions after ";" (RFC 9112 7.1): "-1", "0x10",
     # " 1" and "" are malformed. int(..., 16) alone would accept all of those but the last.
     size_text = line.split(b";", 1)[0].rstrip(b" \t")
