@@ -17,9 +17,11 @@ from .transport import TransportError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
-    from .workers import InFlight
+    from .workers import InFlight, ServeWorker
+
+PRELOAD_ENV = "LAMBDALOOP_PRELOAD"
 
 
 def runtime_from_environment(handler_name: str, policy: ExitPolicy = CLASSIC) -> Runtime:
@@ -36,18 +38,38 @@ def runtime_from_environment(handler_name: str, policy: ExitPolicy = CLASSIC) ->
 
 
 def _serve_worker(handler_name: str, ready: Callable[[bytes], object], slots: list[InFlight]) -> NoReturn:
+    """What each forked worker runs: a runtime of its own, with the worker exit policy."""
     runtime = runtime_from_environment(handler_name, WORKER)
     runtime.on_ready = ready
     runtime.slots = slots
     runtime.start()
 
 
+def _serve_preloaded(runtime: Runtime, handler: Callable[..., Any]) -> ServeWorker:
+    """What each worker runs when the supervisor imported the handler: the supervisor's own
+    runtime (its log handler and request state, as the import set them up), forked."""
+
+    def serve(handler_name: str, ready: Callable[[bytes], object], slots: list[InFlight]) -> NoReturn:
+        runtime.on_ready = ready
+        runtime.slots = slots
+        runtime.start(preloaded=handler)
+
+    return serve
+
+
 def run(handler_name: str) -> NoReturn:
     awslambdaric_shim.expose()  # before the function's code can look for it
     if "AWS_LAMBDA_MAX_CONCURRENCY" in os.environ:
-        from .workers import concurrency, run_workers
+        from .workers import concurrency, release_telemetry_fd, run_workers
 
         count = concurrency(os.environ)
         if count is not None:
-            run_workers(handler_name, count, _serve_worker, user_agent())
+            release_telemetry_fd()
+            serve: ServeWorker = _serve_worker
+            preload = os.environ.get(PRELOAD_ENV) == "1"
+            if preload:
+                # Import once, then fork: the workers share the init's memory and its CPU.
+                runtime = runtime_from_environment(handler_name, WORKER)
+                serve = _serve_preloaded(runtime, runtime.preload())
+            run_workers(handler_name, count, serve, user_agent(), preloaded=preload)
     runtime_from_environment(handler_name).start()

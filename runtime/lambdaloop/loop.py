@@ -117,11 +117,15 @@ class Runtime:
 
     # -- start-up -------------------------------------------------------------------------
 
-    def start(self) -> NoReturn:
-        sys.stdout = Unbuffered(sys.stdout)
-        sys.stderr = Unbuffered(sys.stderr)
-        install_when_imported(self._setup_logging)
-        handler = self.init()
+    def start(self, preloaded: Callable[..., Any] | None = None) -> NoReturn:
+        """Init (unless ``preloaded``: a handler the worker supervisor imported before forking
+        this process), register the internal extensions, SnapStart if asked, then serve."""
+        if preloaded is None:
+            self.prepare_process()
+            handler = self.init()
+        else:
+            handler = preloaded  # prepared and imported by the supervisor, before the fork
+            hooks.run(hooks.AFTER_FORK)
         # Before any /next: registration closes then.
         from .extensions.internal import start_internal_extensions
 
@@ -136,12 +140,35 @@ class Runtime:
         self.in_flight = self.slots[0] if self.slots else None
         self.serve(handler)
 
+    def prepare_process(self) -> None:
+        """Unbuffered output, and the log handler installed the moment ``logging`` is imported."""
+        sys.stdout = Unbuffered(sys.stdout)
+        sys.stderr = Unbuffered(sys.stderr)
+        install_when_imported(self._setup_logging)
+
+    def preload(self) -> Callable[..., Any]:
+        """``LAMBDALOOP_PRELOAD=1``: the supervisor's init, before it forks the workers, which
+        then share its memory copy-on-write. Threads alive now will not exist in the workers:
+        named in a warning, with the hook that runs in each worker."""
+        self.prepare_process()
+        handler = self.init(create_loop=False)  # an event loop does not survive a fork
+        if "threading" in sys.modules:
+            import threading
+
+            alive = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+            if alive:
+                runtime_log(
+                    f"LAMBDALOOP_PRELOAD: threads alive at fork time do not run in the workers: {', '.join(alive)}. "
+                    "Start them in a @lambdaloop.hooks.after_fork hook instead."
+                )
+        return handler
+
     def _setup_logging(self, logging_module: ModuleType) -> None:
         from .logformat import install
 
         install(logging_module, self.log_config, self.sink, self.state)
 
-    def init(self) -> Callable[..., Any]:
+    def init(self, create_loop: bool = True) -> Callable[..., Any]:
         """Load the in-process extensions and the handler, or report why not and exit 1
         (awslambdaric's rule)."""
         try:
@@ -160,7 +187,7 @@ class Runtime:
             # awslambdaric lets a module-level sys.exit() end the process unreported.
             self.fail_init(exit_report(exc, ""), exit_code_of(exc))
         else:
-            if is_async_handler(handler):
+            if create_loop and is_async_handler(handler):
                 self.event_loop()  # create it during init, not on the first invoke
             # The handler as an agent that patches awslambdaric wrapped it (Sentry), if one did.
             return awslambdaric_shim.resolve_handler(handler)

@@ -144,7 +144,7 @@ class Connection:
             if len(buffer) > MAX_HEAD:
                 raise TransportError(f"response head larger than {MAX_HEAD} bytes")
             self._fill()
-        status, headers = parse_head(bytes(buffer[:end]))
+        status, headers = parse_head(buffer[:end])
         del buffer[: end + 4]
         framing, length = body_framing(status, headers)
         if framing == CHUNKED:
@@ -237,7 +237,7 @@ class Connection:
 NO_BODY, LENGTH, CHUNKED, UNTIL_CLOSE = "none", "length", "chunked", "until-close"
 
 
-def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+def parse_head(head: bytes | bytearray) -> tuple[int, dict[str, str]]:
     """Status and headers (names lower-cased, values stripped, first value wins) of an answer's
     head, without its final CRLF CRLF. Shared by the blocking and the asyncio connections."""
     # Header values reach the handler (tenant id, client context) and go back to the platform

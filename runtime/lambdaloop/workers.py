@@ -177,6 +177,16 @@ def _answer_orphan(slot: InFlight, code: int, user_agent: str) -> None:
         client.reset()
 
 
+def release_telemetry_fd() -> None:
+    """The telemetry fd is the supervisor's to close (awslambdaric's parent consumes and closes
+    it too): N workers writing frames into one fd could interleave them. Workers log to their
+    stdout, which the platform's log socket collects."""
+    fd = os.environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
+    if fd is not None and fd.isdigit():
+        with contextlib.suppress(OSError):
+            os.close(int(fd))
+
+
 class _Worker:
     """The supervisor's view of one worker process."""
 
@@ -238,16 +248,14 @@ def _first_mode(workers: dict[int, _Worker]) -> bytes | None:
     return None
 
 
-def run_workers(handler_name: str, count: int, serve: ServeWorker, user_agent: str) -> NoReturn:
+def run_workers(
+    handler_name: str, count: int, serve: ServeWorker, user_agent: str, preloaded: bool = False
+) -> NoReturn:
     """Serve ``count`` invocations at once (see the module notes) and supervise the workers
-    until they are all gone."""
-    # The telemetry fd is the parent's (awslambdaric's parent consumes and closes it too):
-    # N workers writing frames into one fd could interleave them. Workers log to their
-    # stdout, which the platform's log socket collects.
-    fd = os.environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
-    if fd is not None and fd.isdigit():
-        with contextlib.suppress(OSError):
-            os.close(int(fd))
+    until they are all gone. ``preloaded``: this process already imported the handler
+    (``LAMBDALOOP_PRELOAD=1``): its objects are frozen out of the garbage collector first, so
+    that collections in the workers do not write to (and so copy) the pages they share."""
+    release_telemetry_fd()
     import mmap
 
     # Anonymous and shared (inherited by every fork): a slot per invocation for the first
@@ -261,6 +269,11 @@ def run_workers(handler_name: str, count: int, serve: ServeWorker, user_agent: s
 
     stopping: list[int] = []
     _signal.signal(_signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    if preloaded:
+        import gc
+
+        gc.collect()
+        gc.freeze()
     workers: dict[int, _Worker] = {}
     first = 0
     for share in shares(count, min(usable_cpus(), count)):
