@@ -27,9 +27,9 @@ def reopen() -> None:
 
 
 def handler(event, context):
-    return {"pid": os.getpid(), "after_fork_here": FORKED == [os.getpid()]}
+    return {"pid": os.getpid(), "after_fork_here": [os.getpid()] == FORKED}
 
 
 async def async_handler(event, context):
     await asyncio.sleep(0.05)
-    return {"pid": os.getpid(), "after_fork_here": FORKED == [os.getpid()]}
+    return {"pid": os.getpid(), "after_fork_here": [os.getpid()] == FORKED}
