@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from rie_lmi import Deps, prepare_deps, why_not
@@ -11,7 +10,6 @@ from rie_lmi import Deps, prepare_deps, why_not
 # CI=true (what .ci/run sets): a test that cannot run for want of root, unshare or the RIE
 # fails instead of skipping, so a broken machine set-up cannot pass as green.
 STRICT = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-FUNCTIONS = Path(__file__).with_name("functions")
 
 
 def unavailable(reason: str) -> None:

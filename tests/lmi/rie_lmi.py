@@ -63,23 +63,30 @@ AWSLAMBDARIC = ("-m", "awslambdaric")
 _DEPENDENCIES = ("uvloop", "awslambdaric", "simplejson", "runtime_client", "snapshot_restore_py")
 
 # Runs as root in the new mount namespace, then becomes the RIE (same PID: nothing to reap).
+# Everything it needs is first bound into a staging tmpfs over /mnt, because its sources may
+# live under /var, /tmp or /opt (a checkout or HOME under /tmp), which are covered next.
 MOUNT_SCRIPT = r"""
 set -eu
-work=$1 prefix=$2
-shift 2
+work=$1 prefix=$2 rie=$3
+shift 3
 mount --make-rprivate /
+mount -t tmpfs -o mode=0755 lmi-stage /mnt
+mkdir /mnt/task /mnt/lang /mnt/deps
+touch /mnt/aws-lambda-rie
+mount --bind "$work/task" /mnt/task
+mount --bind "$prefix" /mnt/lang
+mount --bind "$work/deps" /mnt/deps
+mount --bind "$rie" /mnt/aws-lambda-rie
 mount -t tmpfs -o mode=0755 lmi-var /var
-mkdir -p /var/task /var/lang /var/deps
-mount --bind "$work/task" /var/task
-mount -o remount,bind,ro /var/task
-mount --bind "$prefix" /var/lang
-mount -o remount,bind,ro /var/lang
-mount --bind "$work/deps" /var/deps
-mount -o remount,bind,ro /var/deps
+for dir in task lang deps; do
+    mkdir -p "/var/$dir"
+    mount --bind "/mnt/$dir" "/var/$dir"
+    mount -o remount,bind,ro "/var/$dir"
+done
 mount -t tmpfs -o mode=0755 lmi-opt /opt
 mount -t tmpfs -o mode=1777 lmi-tmp /tmp
 cd /var/task
-exec "$@"
+exec /mnt/aws-lambda-rie "$@"
 """
 
 BOOTSTRAP = """#!/bin/sh
@@ -298,14 +305,14 @@ class LmiRie:
                 "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout_s),
             }
         )
-        rie_cmd = [
-            str(rie), "--log-level", "error",
+        rie_args = [
+            "--log-level", "error",
             "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
             "--runtime-api-address", f"127.0.0.1:{self.api_port}",
         ]  # fmt: skip
         cmd = [
             shutil.which("unshare") or "/usr/bin/unshare", "--mount", "--propagation", "private",
-            "/bin/sh", "-c", MOUNT_SCRIPT, "lmi-rie", str(self.work), sys.base_prefix, *rie_cmd,
+            "/bin/sh", "-c", MOUNT_SCRIPT, "lmi-rie", str(self.work), sys.base_prefix, str(rie), *rie_args,
         ]  # fmt: skip
         self.started_at = time.monotonic()
         with open(self.log_path, "wb") as log:

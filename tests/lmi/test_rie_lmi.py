@@ -8,8 +8,9 @@ import json
 import re
 from pathlib import Path
 
-from conftest import FUNCTIONS
 from rie_lmi import LAMBDALOOP, Deps, LmiRie
+
+FUNCTIONS = Path(__file__).with_name("functions")
 
 
 def test_concurrent_invocations_each_get_their_own_answer(tmp_path: Path, lmi_deps: Deps) -> None:
