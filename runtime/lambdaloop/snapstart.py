@@ -6,10 +6,18 @@ error (``Runtime.BeforeSnapshotError``, exit 64), after it a restore error
 (``Runtime.AfterRestoreError`` on ``/restore/error``, exit 65). The connection is dropped after
 the restore: TCP does not survive it.
 
+At the restore, before the after-restore hooks, lambdaloop also does what a restored
+environment needs and functions forget: every environment restored from one snapshot starts
+from the same memory, so the global random generators (``random``, and NumPy's legacy one when
+it is loaded) are reseeded from the kernel, whose pool is fresh after a restore. awslambdaric
+does not; ``os.urandom``, ``secrets`` and ``uuid.uuid4`` need nothing (they read the kernel).
+
 This module reports what failed; posting the error and ending the process are the loop's.
 """
 
 from __future__ import annotations
+
+import sys
 
 from .errors import report_exception
 
@@ -64,9 +72,22 @@ def snapshot_and_restore(client: RuntimeClient) -> SnapStartFailure | None:
     except Exception as exc:
         return SnapStartFailure(BEFORE_SNAPSHOT_ERROR, report_exception(exc, ""), BEFORE_SNAPSHOT_EXIT)
     client.reset()
+    reseed_random_generators()
     try:
         for func, args, kwargs in after:
             func(*args, **kwargs)
     except Exception as exc:
         return SnapStartFailure(AFTER_RESTORE_ERROR, report_exception(exc, ""), AFTER_RESTORE_EXIT)
     return None
+
+
+def reseed_random_generators() -> None:
+    """Reseed the process-wide generators a function may have used at init, so two environments
+    restored from one snapshot do not draw the same "random" values."""
+    random = sys.modules.get("random")
+    if random is not None:
+        random.seed()
+    numpy_random = sys.modules.get("numpy.random")
+    seed = getattr(numpy_random, "seed", None)  # NumPy's legacy global generator, if loaded
+    if callable(seed):
+        seed()
