@@ -1,16 +1,23 @@
 """A scriptable Runtime API on 127.0.0.1 for fault injection: real sockets, real HTTP/1.1,
 answers chosen per request by the test. Not the proof of compatibility (the RIE and the
-differential suite are); the place to make the platform misbehave on purpose."""
+differential suite are); the place to make the platform misbehave on purpose.
+
+Requests are read with the emulator's sans-IO HTTP/1.1 parser (``lambdaloop.emulator.http``),
+which is strict: a malformed request from the runtime fails the exchange instead of being
+read leniently."""
 
 from __future__ import annotations
 
 import contextlib
 import queue
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from threaded_server import ThreadedServer  # tests/threaded_server.py
+
+from lambdaloop.emulator.http import Data, EndOfMessage, Parser, RequestHead
 
 
 @dataclass
@@ -70,30 +77,10 @@ class FakeRuntimeAPI(ThreadedServer):
             self._exchange(conn, number)
 
     def _exchange(self, conn: socket.socket, number: int) -> None:
-        buffer = b""
         with conn:
-            while not self._stop.is_set():
-                while b"\r\n\r\n" not in buffer:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, buffer = buffer.split(b"\r\n\r\n", 1)
-                lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0"))
-                while len(buffer) < length:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                body, buffer = buffer[:length], buffer[length:]
-                request = Request(method, path, headers, body, head, number)
+            for request in _requests(conn, number, self._stop):
                 self.requests.append(request)
+                path = request.path
                 if path.endswith("/invocation/next"):
                     answer = self._next_event()
                     if answer is None:
@@ -126,3 +113,27 @@ class FakeRuntimeAPI(ThreadedServer):
             except queue.Empty:
                 continue
         return None
+
+
+def _requests(conn: socket.socket, number: int, stop: threading.Event) -> Iterator[Request]:
+    """Whole requests as the runtime sends them, one after the other (it never pipelines, so
+    the bytes received since the last request ended are this request's: its raw head)."""
+    parser = Parser("request")
+    raw = bytearray()
+    head: RequestHead | None = None
+    body = bytearray()
+    while not stop.is_set():
+        data = conn.recv(65536)
+        if not data:
+            return
+        raw += data
+        for event in parser.feed(data):
+            if isinstance(event, RequestHead):
+                head, body = event, bytearray()
+            elif isinstance(event, Data):
+                body += event.data
+            elif isinstance(event, EndOfMessage) and head is not None:
+                headers = {name.lower(): value for name, value in head.headers.items}
+                raw_head = bytes(raw[: raw.find(b"\r\n\r\n")])
+                raw.clear()
+                yield Request(head.method, head.target, headers, bytes(body), raw_head, number)
