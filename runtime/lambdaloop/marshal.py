@@ -13,8 +13,9 @@ Measured choices (BENCHMARKS.md, "JSON serialization"):
   (big integers exact, lone surrogates kept, NaN refused).
 - Whatever the fast path refuses (Decimal, bad JSON, unserializable values) goes to
   simplejson, configured as awslambdaric configures it, so values and error messages match.
-- A namedtuple is written as an object, as simplejson does: the C encoder would make it an
-  array, so a result that is not made of builtin types only is checked for one first.
+- A namedtuple is written as an object, as simplejson does: the C encoder makes it an array,
+  so a result whose JSON holds an array, and that is not made of builtin types only, is
+  checked for one and then written the exact way.
 
 Differences on purpose, documented in the README: non-ASCII is never escaped (awslambdaric
 escapes it unless AWS_EXECUTION_ENV names python3.12+); NaN and Infinity become ``null``
@@ -103,12 +104,15 @@ _ENCODERS = (_c_encoder(False), _c_encoder(True))
 
 def to_json(value: Any, ascii_only: bool = False) -> str:
     """``value`` as awslambdaric's simplejson encoder writes it (see the module notes)."""
-    if _only_builtin_types(value) or not _has_namedtuple(value):
-        try:
-            return "".join(_ENCODERS[ascii_only](value, 0))
-        except Exception:
-            pass
-    return _simplejson_dumps(value, ascii_only)
+    try:
+        text = "".join(_ENCODERS[ascii_only](value, 0))
+    except Exception:
+        return _simplejson_dumps(value, ascii_only)
+    # The C encoder writes a namedtuple as an array, so only a text holding "[" can hold one
+    # (a search in C); then the value is checked, and a namedtuple sends it the exact way.
+    if "[" in text and not _only_builtin_types(value) and _has_namedtuple(value):
+        return _simplejson_dumps(value, ascii_only)
+    return text
 
 
 def json_bytes(value: Any) -> bytes:
@@ -119,9 +123,10 @@ def json_bytes(value: Any) -> bytes:
 
 def _only_builtin_types(value: Any) -> bool:
     """True when ``value`` is made of exact dicts, lists, tuples, str, int, float, bool and None
-    only: then the C encoder writes simplejson's bytes. ``marshal`` answers it in C (it refuses
-    any subclass, a namedtuple among them); measured at about 0.3 us for an API Gateway response
-    and 7-10% of the C encoder's time on a 1 MB numeric document (BENCHMARKS.md)."""
+    only: then the C encoder wrote simplejson's bytes. ``marshal`` answers it in C (it refuses
+    any subclass, a namedtuple among them): about 2 us for an API Gateway event, 10% of the
+    encoder's time on a 1 MB document, and only asked of a result whose JSON holds a "["
+    (BENCHMARKS.md, "JSON serialization")."""
     try:
         _marshal_dumps(value)
     except Exception:
