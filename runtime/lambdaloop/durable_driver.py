@@ -263,8 +263,6 @@ def describe_event(event: dict[str, Any]) -> str:
     name = event.get("Name")
     details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("Details") and isinstance(v, dict)), {})
     parts = [kind, *([str(name)] if name and not kind.startswith("Execution") else [])]
-    if kind == "InvocationCompleted":
-        return "InvocationCompleted (the handler returned; the service decides what runs next)"
     if kind.endswith("Succeeded") or kind == "ExecutionSucceeded":
         result = _payload(details, "Result")
         if result is not None:
@@ -273,8 +271,11 @@ def describe_event(event: dict[str, Any]) -> str:
         error = _payload(details, "Error") or {}
         parts.append(f"{error.get('ErrorType', '')}: {error.get('ErrorMessage', '')}".strip(": "))
         retry = details.get("RetryDetails")
-        if isinstance(retry, dict) and retry.get("NextAttemptDelaySeconds") is not None:
-            parts.append(f"(attempt {retry.get('CurrentAttempt')}, retry in {retry['NextAttemptDelaySeconds']} s)")
+        if isinstance(retry, dict) and retry.get("CurrentAttempt") is not None:
+            # The SDK retries after at least one second, so no delay means no retry.
+            delay = retry.get("NextAttemptDelaySeconds")
+            then = f", retry in {delay} s" if delay else ", no retry"
+            parts.append(f"(attempt {retry['CurrentAttempt']}{then})")
     if kind == "WaitStarted" and "Duration" in details:
         parts.append(f"{details['Duration']} s")
     return "  ".join(parts)
