@@ -252,33 +252,53 @@ def follow(
         time.sleep(poll_s)
 
 
+SHOWN_PAYLOAD = 300  # characters of a result or error shown per event line
+
+
 def _payload(details: dict[str, Any], key: str) -> Any:
     value = details.get(key)
     return value.get("Payload") if isinstance(value, dict) else None
 
 
-def describe_event(event: dict[str, Any]) -> str:
-    """One line for a history event, as ``--durable`` prints it."""
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if len(text) > SHOWN_PAYLOAD:
+        text = f"{text[:SHOWN_PAYLOAD]}... ({len(text)} characters)"
+    return text
+
+
+def describe_event(event: Any) -> str:
+    """One line for a history event, as ``--durable`` prints it. The history comes from
+    another process and holds the function's own results and error messages, so any shape
+    gives one line."""
+    if not isinstance(event, dict):
+        return f"? {_shown(event)}"
     kind = str(event.get("EventType", "?"))
     name = event.get("Name")
-    details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("Details") and isinstance(v, dict)), {})
-    parts = [kind, *([str(name)] if name and not kind.startswith("Execution") else [])]
-    if kind.endswith("Succeeded") or kind == "ExecutionSucceeded":
+    details: dict[str, Any] = next(
+        (v for k, v in event.items() if str(k).endswith("Details") and isinstance(v, dict)), {}
+    )
+    parts = [kind, *([_shown(name)] if name and not kind.startswith("Execution") else [])]
+    if kind.endswith("Succeeded"):
         result = _payload(details, "Result")
         if result is not None:
-            parts.append(f"-> {result}")
+            parts.append(f"-> {_shown(result)}")
     if kind.endswith("Failed"):
-        error = _payload(details, "Error") or {}
-        parts.append(f"{error.get('ErrorType', '')}: {error.get('ErrorMessage', '')}".strip(": "))
+        error = _payload(details, "Error")
+        if isinstance(error, dict):
+            parts.append(_shown(f"{error.get('ErrorType') or ''}: {error.get('ErrorMessage') or ''}".strip(": ")))
+        elif error is not None:
+            parts.append(_shown(error))
         retry = details.get("RetryDetails")
         if isinstance(retry, dict) and retry.get("CurrentAttempt") is not None:
             # The SDK retries after at least one second, so no delay means no retry.
             delay = retry.get("NextAttemptDelaySeconds")
-            then = f", retry in {delay} s" if delay else ", no retry"
-            parts.append(f"(attempt {retry['CurrentAttempt']}{then})")
+            then = f", retry in {_shown(delay)} s" if delay else ", no retry"
+            parts.append(f"(attempt {_shown(retry['CurrentAttempt'])}{then})")
     if kind == "WaitStarted" and "Duration" in details:
-        parts.append(f"{details['Duration']} s")
-    return "  ".join(parts)
+        parts.append(f"{_shown(details['Duration'])} s")
+    line = "  ".join(parts)
+    return line.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _credentials_found() -> bool:
