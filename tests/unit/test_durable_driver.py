@@ -4,12 +4,18 @@ its shape, each event is one printable line."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from lambdaloop.durable_driver import SHOWN_PAYLOAD, describe_event
+
+# Hypothesis keeps caches in ./.hypothesis by default: that would be the work tree.
+set_hypothesis_home_dir(str(Path(tempfile.gettempdir()) / "lambdaloop-tests-hypothesis"))
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -43,7 +49,6 @@ def events(draw: st.DrawFn) -> Any:
     return event
 
 
-# No example database: it would be written into the working directory.
 @settings(database=None)
 @given(events() | JSON)
 def test_any_event_is_one_line(event: Any) -> None:
