@@ -217,6 +217,8 @@ def _invoke_durable(args: argparse.Namespace, config: EmulatorConfig, event: byt
     reason = f"{error.get('ErrorType', '')}: {error.get('ErrorMessage', '')}".strip(": ")
     because = f" ({reason})" if reason else ""
     print(f"lambdaloop: the durable execution ended {outcome.status}{because}", file=sys.stderr)
+    if "Invalid invocation output" in reason:
+        print("lambdaloop: is the handler decorated with @durable_execution?", file=sys.stderr)
     if outcome.error is None and service_output.strip():  # no recorded reason: the service may know
         print(f"lambdaloop: the durable service said:\n{service_output.rstrip()}", file=sys.stderr)
     return 1

@@ -338,10 +338,16 @@ def drive(
         function = start_function(extra)
         try:
             arn = service.start_execution(function.invoke_address, payload, timeout_s=execution_timeout_s)
-            print(f"lambdaloop durable: execution {arn}", file=err, flush=True)
+
+            def say(text: str) -> None:
+                # One write per line: the emulator's thread prints the function's lines meanwhile.
+                err.write(f"lambdaloop durable: {text}\n")
+                err.flush()
+
+            say(f"execution {arn}")
 
             def show(event: dict[str, Any]) -> None:
-                print(f"lambdaloop durable: {describe_event(event)}", file=err, flush=True)
+                say(describe_event(event))
 
             outcome = follow(service, arn, show, timeout_s=execution_timeout_s + 60)
         finally:

@@ -93,6 +93,16 @@ def test_a_failed_execution_exits_1_and_says_why() -> None:
     )
 
 
+def test_a_handler_that_is_not_durable_is_named_as_the_cause() -> None:
+    done = subprocess.run(
+        [*CLI, "invoke", "examples/hello.handler", "--extensions-dir", "", "--durable"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "lambdaloop: the durable execution ended FAILED" in done.stderr
+    assert done.stderr.rstrip().endswith("lambdaloop: is the handler decorated with @durable_execution?")
+
+
 def test_durable_refuses_stream_and_rie() -> None:
     for extra in (["--stream"], ["--rie", "auto"]):
         done = _run("--durable", *extra)
