@@ -10,6 +10,11 @@ events, and the server notes the wall clock and the runtime's CPU time when a ph
 warm-up posts and its last post arrive. Once every event is served, further /next calls are
 held open; the caller ends the runtime by PID.
 
+For long runs (``soak.py``) a phase can cycle through several payloads (``mix``), every
+invocation can carry its own trace id (``distinct_trace``: the Root's last 24 hex digits are
+the invocation's number, as its request id's last 12 decimal digits are), and ``on_post``
+sees every /response and /error with the number of the invocation it answers.
+
 ``python bench/_fakeapi.py serve PORT`` runs it endlessly in its own process (for
 ``transport.py``, whose clients must not share a process with the server).
 """
@@ -41,6 +46,7 @@ class Phase:
     warmup: int
     count: int
     expect: bytes | None = None  # the exact body every /response must carry, if checked
+    mix: tuple[bytes, ...] = ()  # payloads served in turn instead of ``payload``, if given
     t0: float = 0.0
     t1: float = 0.0
     cpu0: float = 0.0
@@ -72,32 +78,69 @@ class _Conn:
     continued: bool = False
 
 
-def _head_template(payload_len: int) -> bytes:
+REQUEST_ID_PREFIX = "8476a536-e9f4-11e8-9739-"
+TRACE_PREFIX = "Root=1-5e1b4151-"
+TRACE_SUFFIX = ";Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+def request_id(n: int) -> str:
+    """The request id of the n-th invocation served (1-based)."""
+    return f"{REQUEST_ID_PREFIX}{n:012d}"
+
+
+def distinct_trace_id(n: int) -> str:
+    """The n-th invocation's trace id under ``distinct_trace``."""
+    return f"{TRACE_PREFIX}{n:024x}{TRACE_SUFFIX}"
+
+
+def _head_template(payload_len: int, distinct_trace: bool = False) -> bytes:
+    """A /next answer head with ``%(n)012d`` for the request id (and ``%(n)024x`` in the
+    trace id under ``distinct_trace``), filled with ``template % {b"n": n}``."""
     deadline = int(time.time() * 1000) + 900_000
+    trace = f"{TRACE_PREFIX}%(n)024x{TRACE_SUFFIX}" if distinct_trace else TRACE
     return (
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-        "Lambda-Runtime-Aws-Request-Id: 8476a536-e9f4-11e8-9739-%012d\r\n"
+        f"Lambda-Runtime-Aws-Request-Id: {REQUEST_ID_PREFIX}%(n)012d\r\n"
         f"Lambda-Runtime-Deadline-Ms: {deadline}\r\n"
         f"Lambda-Runtime-Invoked-Function-Arn: {ARN}\r\n"
-        f"Lambda-Runtime-Trace-Id: {TRACE}\r\n"
+        f"Lambda-Runtime-Trace-Id: {trace}\r\n"
         f"Content-Length: {payload_len}\r\n\r\n"
     ).encode()
 
 
+# (invocation number, path, posted to /error, body): see FakeRuntimeApi(on_post=...)
+PostHook = Callable[[int, bytes, bool, bytes], None]
+
+
 class FakeRuntimeApi:
     def __init__(
-        self, phases: list[Phase], cpu_probe: Callable[[], float] | None = None, endless: bool = False
+        self,
+        phases: list[Phase],
+        cpu_probe: Callable[[], float] | None = None,
+        endless: bool = False,
+        distinct_trace: bool = False,
+        on_post: PostHook | None = None,
     ) -> None:
         self.phases = phases
         self.cpu_probe = cpu_probe or (lambda: 0.0)
         self.endless = endless
+        self.on_post = on_post
         self.listener = socket.create_server(("127.0.0.1", 0), backlog=16)
         self.port: int = self.listener.getsockname()[1]
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, None)
         # Schedule: event i belongs to phase _owner[i]; the heads are rendered ahead of time.
         self._owner: list[Phase] = [p for p in phases for _ in range(p.warmup + p.count)]
-        self._templates = {id(p): _head_template(len(p.payload)) for p in phases}
+        # Each phase's answers, head template and body, served in turn (one unless ``mix``).
+        self._answers = {
+            id(p): [(_head_template(len(body), distinct_trace), body) for body in (p.mix or (p.payload,))]
+            for p in phases
+        }
+        self._first_of: dict[int, int] = {}  # phase -> the number of its first invocation, for cycling ``mix``
+        start = 0
+        for p in phases:
+            self._first_of[id(p)] = start
+            start += p.warmup + p.count
         # Completion count -> marks to take. A phase without warm-up starts at the very count
         # where the previous one ends, hence a list.
         self._marks: dict[int, list[tuple[Phase, int]]] = {}
@@ -189,8 +232,10 @@ class FakeRuntimeApi:
                 phase = self._owner[self.served]
             else:
                 return  # everything served: hold this /next open
+            answers = self._answers[id(phase)]
+            head, body = answers[(self.served - self._first_of[id(phase)]) % len(answers)]
             self.served += 1
-            conn.sock.sendall((self._templates[id(phase)] % self.served) + phase.payload)
+            conn.sock.sendall((head % {b"n": self.served}) + body)
             return
         if b"/extension/" in path:
             # The Extensions API as Lambda answers it: lambdaloop registers its SIGTERM
@@ -204,6 +249,10 @@ class FakeRuntimeApi:
             return  # init/error, extension calls...: accepted, not counted
         if not self.t_first_response:
             self.t_first_response = time.perf_counter()
+        if self.on_post is not None:
+            # .../invocation/<request id>/response: the id ends in the invocation's number.
+            number = path.rsplit(b"/", 2)[-2][-12:]
+            self.on_post(int(number) if number.isdigit() else 0, path, path.endswith(b"/error"), body)
         if self.endless:
             return
         phase = self._owner[min(self.completed, len(self._owner) - 1)]

@@ -33,7 +33,7 @@ PY = os.path.join(REPO, ".venv", "bin", "python")
 BASE = "awslambdaric"
 
 
-def contenders(python: str) -> list[Contender]:
+def contenders(python: str, baseline: str = "") -> list[Contender]:
     env = clean_env(
         {
             "LAMBDA_TASK_ROOT": REPO,
@@ -54,6 +54,19 @@ def contenders(python: str) -> list[Contender]:
             "floor", [python, os.path.join(REPO, "bench", "floor_loop.py")], env, "import _socket, json, importlib"
         ),
     ]
+    if baseline:
+        # Another checkout's runtime (an earlier commit, say), first on the path of the same
+        # interpreter: before/after figures from one interleaved run.
+        old = dict(env, PYTHONPATH=os.path.join(os.path.abspath(baseline), "runtime"))
+        out.insert(
+            1,
+            Contender(
+                "lambdaloop-baseline",
+                [python, "-m", "lambdaloop", "{handler}"],
+                old,
+                "import lambdaloop.__main__, lambdaloop.loop",
+            ),
+        )
     bootstrap = os.path.join(REPO, "bootstrap")
     if os.access(bootstrap, os.X_OK):
         out.insert(1, Contender("lambdaloop-bootstrap", [bootstrap, "{handler}"], env, "import lambdaloop.bootstrap"))
@@ -95,6 +108,7 @@ def main() -> None:
     ap.add_argument("--python", default=PY, help="interpreter of every contender")
     ap.add_argument("--cpu", default=str(default_cpu()), help="CPU for the loop section, or 'none'")
     ap.add_argument("--contenders", default="", help="comma-separated subset of names")
+    ap.add_argument("--baseline", default="", help="a checkout whose runtime runs as lambdaloop-baseline")
     args = ap.parse_args()
     q = args.quick
     counts = {
@@ -112,7 +126,7 @@ def main() -> None:
     sections = set(args.only.split(","))
     log_dir = os.path.join(os.path.dirname(os.path.abspath(args.out)), "logs")
     os.makedirs(log_dir, exist_ok=True)
-    cs = contenders(args.python)
+    cs = contenders(args.python, args.baseline)
     if args.contenders:
         cs = [c for c in cs if c.name in args.contenders.split(",")]
     from handlers import document

@@ -74,7 +74,10 @@ def http_client_client(port: int) -> Client:
 
 
 def lambdaloop_client(port: int) -> Client:
-    from lambdaloop.protocol import next_request, response_request
+    from lambdaloop.protocol import next_request, response_head
+
+    def response_request(host: str, ua: str, rid: str, body: bytes, ctype: str, inv: None) -> bytes:
+        return response_head(host, ua, rid, len(body), ctype, inv) + body
     from lambdaloop.transport import Connection
 
     host = f"127.0.0.1:{port}"

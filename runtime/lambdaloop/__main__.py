@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     handler = args[1] if len(args) > 1 else os.environ.get("_HANDLER", "")
     if not handler:
         raise SystemExit("usage: python -m lambdaloop MODULE.FUNCTION (or set _HANDLER)")
-    from .loop import run
+    from .entry import run
 
     run(handler)
 

@@ -80,7 +80,7 @@ def resolve_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
     if this.handle_event_request is _ORIGINAL_HANDLE:
         return handler
     try:
-        return this.handle_event_request(client, handler)  # type: ignore[no-any-return]
+        return this.handle_event_request(client, handler)
     except Exception as exc:  # a broken agent must not cost the function its handler
         sys.stderr.write(f"lambdaloop: handle_event_request wrapper raised {type(exc).__name__}: {exc}\n")
         return handler

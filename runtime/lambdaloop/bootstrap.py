@@ -72,6 +72,6 @@ def main(argv: list[str], fallback_paths: Iterable[str] = ()) -> None:
     runtime_dir = environ.get("LAMBDA_RUNTIME_DIR")
     if not pythonpath_was_set and runtime_dir:
         environ["PYTHONPATH"] = runtime_dir  # as AWS does, for the function's child processes
-    from .loop import run
+    from .entry import run
 
     run(handler)

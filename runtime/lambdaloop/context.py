@@ -3,7 +3,7 @@ attribute (types, ``repr``, ``w3c()``, ``log()``), built from one Invocation.
 
 Libraries duck-type this object (Powertools, Mangum, Sentry, OpenTelemetry read its
 attributes by name), so names and types follow awslambdaric 4.2.2 exactly
-(``shared/design/awslambdaric.md`` §3), including ``memory_limit_in_mb`` as a str.
+(held to it by tests/unit and tests/conformance), including ``memory_limit_in_mb`` as a str.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from .errors import LAMBDA_CONTEXT_UNMARSHAL_ERROR, FaultError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
     from .protocol import Invocation
+    from .typedefs import LogSink
 
 # Only these W3C trace-context fields are surfaced, and only when they are strings.
 W3C_ALLOWED_FIELDS = ("traceparent", "tracestate", "baggage")
@@ -29,7 +31,7 @@ class FunctionEnvironment:
 
     __slots__ = ("function_name", "function_version", "log_group_name", "log_stream_name", "memory_limit_in_mb")
 
-    def __init__(self, environ: dict[str, str] | os._Environ[str]) -> None:
+    def __init__(self, environ: Mapping[str, str]) -> None:
         self.log_group_name = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
         self.log_stream_name = environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
         self.function_name = environ.get("AWS_LAMBDA_FUNCTION_NAME")
@@ -47,28 +49,25 @@ class LambdaContext:
         invoked_function_arn: str | None = None,
         tenant_id: str | None = None,
         environment: FunctionEnvironment | None = None,
-        log_sink: Any = None,
+        log_sink: LogSink | None = None,
     ) -> None:
         env = environment if environment is not None else FunctionEnvironment(os.environ)
-        self.aws_request_id = invoke_id
-        self.log_group_name = env.log_group_name
-        self.log_stream_name = env.log_stream_name
-        self.function_name = env.function_name
-        self.memory_limit_in_mb = env.memory_limit_in_mb
-        self.function_version = env.function_version
-        self.invoked_function_arn = invoked_function_arn
-        self.tenant_id = tenant_id
+        self.aws_request_id: str = invoke_id
+        self.log_group_name: str | None = env.log_group_name
+        self.log_stream_name: str | None = env.log_stream_name
+        self.function_name: str | None = env.function_name
+        # A str, as awslambdaric has it (read from the environment); Powertools' typing says int.
+        self.memory_limit_in_mb: str | None = env.memory_limit_in_mb
+        self.function_version: str | None = env.function_version
+        self.invoked_function_arn: str | None = invoked_function_arn
+        self.tenant_id: str | None = tenant_id
         self._w3c_fields = _pop_w3c(client_context)
-        self.client_context = _make(ClientContext, client_context)
-        if self.client_context is not None:
-            self.client_context.client = _make(Client, self.client_context.client)
-        identity = CognitoIdentity()
-        identity.cognito_identity_id = None
-        identity.cognito_identity_pool_id = None
+        self.client_context = ClientContext(client_context) if client_context is not None else None
+        self.identity = CognitoIdentity()
         if cognito_identity is not None:
-            identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
-            identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
-        self.identity = identity
+            self.identity = CognitoIdentity(
+                cognito_identity.get("cognitoIdentityId"), cognito_identity.get("cognitoIdentityPoolId")
+            )
         self._epoch_deadline_time_in_ms = epoch_deadline_time_in_ms
         self._log_sink = log_sink
 
@@ -106,7 +105,13 @@ class LambdaContext:
 
 
 class CognitoIdentity:
+    """The caller's Amazon Cognito identity; always present, its fields None when there is none."""
+
     __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, cognito_identity_id: str | None = None, cognito_identity_pool_id: str | None = None) -> None:
+        self.cognito_identity_id: str | None = cognito_identity_id
+        self.cognito_identity_pool_id: str | None = cognito_identity_pool_id
 
     def __repr__(self) -> str:
         return (
@@ -118,7 +123,16 @@ class CognitoIdentity:
 
 
 class Client:
+    """The calling mobile app (from the client context)."""
+
     __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.installation_id: str | None = values.get("installation_id")
+        self.app_title: str | None = values.get("app_title")
+        self.app_version_name: str | None = values.get("app_version_name")
+        self.app_version_code: str | None = values.get("app_version_code")
+        self.app_package_name: str | None = values.get("app_package_name")
 
     def __repr__(self) -> str:
         return (
@@ -133,19 +147,18 @@ class Client:
 
 
 class ClientContext:
+    """The client context an invoker passed (``X-Amz-Client-Context``), as awslambdaric builds it."""
+
     __slots__ = ("client", "custom", "env")
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        client = values.get("client")
+        self.client: Client | None = Client(client) if client is not None else None
+        self.custom: dict[str, Any] | None = values.get("custom")
+        self.env: dict[str, Any] | None = values.get("env")
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}([custom={self.custom},env={self.env},client={self.client}])"
-
-
-def _make(cls: type, values: Any) -> Any:
-    if values is None:
-        return None
-    obj = cls()
-    for field in cls.__slots__:
-        setattr(obj, field, values.get(field, None))
-    return obj
 
 
 def _pop_w3c(client_context: Any) -> dict[str, str]:
@@ -174,7 +187,9 @@ def parse_json_header(value: str, name: str) -> Any:
         raise FaultError(LAMBDA_CONTEXT_UNMARSHAL_ERROR, f"Unable to parse {name} JSON: {exc}") from None
 
 
-def build_context(invocation: Invocation, environment: FunctionEnvironment, log_sink: Any = None) -> LambdaContext:
+def build_context(
+    invocation: Invocation, environment: FunctionEnvironment, log_sink: LogSink | None = None
+) -> LambdaContext:
     client_context = (
         parse_json_header(invocation.client_context, "Client Context") if invocation.client_context else None
     )

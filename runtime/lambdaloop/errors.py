@@ -1,7 +1,7 @@
 """Exceptions to the error bodies, X-Ray causes and log lines awslambdaric produces.
 
 Key order, messages and the ``stackTrace`` format are awslambdaric 4.2.2's
-(``shared/design/awslambdaric.md`` §1.4, §2), because callers and log queries parse them.
+(held to it by tests/conformance), because callers and log queries parse them.
 ``traceback`` is imported only when an error actually happens: a cold start pays nothing.
 """
 
@@ -129,14 +129,21 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-def exit_report(exc: SystemExit | KeyboardInterrupt, request_id: str) -> ErrorReport:
-    """A handler ended the process (sys.exit, KeyboardInterrupt). awslambdaric posts nothing
-    and the platform later reports Runtime.ExitError; we post the same type first, with the
-    place the exit came from, so the invocation is never left without an answer."""
+def exit_message(how: str, request_id: str = "") -> str:
+    """The platform's Runtime.ExitError message (``how``: "exit status 3", "signal: killed"),
+    with the invocation's id when there is one."""
+    text = f"Runtime exited with error: {how}"
+    return f"RequestId: {request_id} Error: {text}" if request_id else text
+
+
+def exit_report(exc: SystemExit, request_id: str) -> ErrorReport:
+    """A handler ended the process (sys.exit). awslambdaric posts nothing and the platform
+    later reports Runtime.ExitError; we post the same type first, with the place the exit
+    came from, so the invocation is never left without an answer. ``request_id`` is empty
+    for a module-level sys.exit (an init error)."""
     import traceback
 
-    status = exit_code_of(exc) if isinstance(exc, SystemExit) else 130
-    message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {status}"
+    message = exit_message(f"exit status {exit_code_of(exc)}", request_id)
     frames = _user_frames(exc.__traceback__)
     body = make_error_body(message, EXIT_ERROR, traceback.format_list(frames), request_id)
     return ErrorReport(body, make_xray_cause(EXIT_ERROR, message, frames))
@@ -170,17 +177,19 @@ def format_text_error_lines(body: dict[str, Any]) -> list[str]:
 
 def classify(exc: BaseException, request_id: str) -> tuple[ErrorReport, bool]:
     """The error to post for whatever a handler (or stream) raised, and whether the process
-    must then end (sys.exit, KeyboardInterrupt). Never raises: a report that cannot be built
-    in full (a broken ``__str__``, a deleted working directory) falls back to the bare type,
-    because the one thing that must not happen is an invocation left without an answer."""
-    exiting = isinstance(exc, (SystemExit, KeyboardInterrupt))
+    must then end (only for sys.exit). Never raises: a report that cannot be built in full
+    (a broken ``__str__``, a deleted working directory) falls back to the bare type, because
+    the one thing that must not happen is an invocation left without an answer."""
+    exiting = isinstance(exc, SystemExit)
     try:
         if isinstance(exc, FaultError):
             return report_fault(exc, request_id), False
-        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        if isinstance(exc, SystemExit):
             return exit_report(exc, request_id), True
-        # asyncio.CancelledError, GeneratorExit or a user's BaseException subclass included:
-        # an error for this invocation, not the end of the process.
+        # KeyboardInterrupt (nothing in Lambda sends SIGINT: a handler raised it, and ending
+        # the environment for it would only cost a cold start), asyncio.CancelledError,
+        # GeneratorExit or a user's BaseException subclass: an error for this invocation,
+        # not the end of the process.
         return report_exception(exc, request_id), False
     except BaseException:
         error_type = EXIT_ERROR if exiting else type(exc).__name__

@@ -42,8 +42,9 @@ def loads_event(body: bytes, content_type: str | None) -> Any:
 def _default(value: object) -> Any:
     if isinstance(value, decimal.Decimal):
         return orjson.Fragment(str(value)) if value.is_finite() else None
-    if isinstance(value, tuple):  # namedtuples: arrays, as in the default codec
-        return list(value)
+    if isinstance(value, tuple):  # tuple subclasses: namedtuples as objects, as simplejson writes them
+        asdict = getattr(value, "_asdict", None)
+        return asdict() if callable(asdict) else list(value)
     raise TypeError
 
 

@@ -1,5 +1,5 @@
 """Resolve a handler string (``module.func``, ``pkg/sub/mod.func``) exactly as awslambdaric
-does, with its error types and messages (``shared/design/awslambdaric.md`` §2)."""
+does, with its error types and messages (tests/conformance compares them)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def load_handler(handler: str) -> Callable[..., Any]:
             USER_CODE_SYNTAX_ERROR, f"Syntax error in module '{modname}': {exc}", syntax_error_trace(exc)
         ) from None
     try:
-        return getattr(module, fname)  # type: ignore[no-any-return]
+        return getattr(module, fname)
     except AttributeError:
         raise FaultError(HANDLER_NOT_FOUND, f"Handler '{fname}' missing on module '{modname}'") from None
 

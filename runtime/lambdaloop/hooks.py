@@ -18,6 +18,9 @@ monkeypatch the runtime (APM agents, metric flushers, error reporters).
     @hooks.on_shutdown             # SIGTERM from the platform, within its budget
     def close(): ...
 
+    @hooks.after_fork              # LAMBDALOOP_PRELOAD=1: in each worker, after the fork
+    def reopen(): ...              # (clients, sockets and threads made at import do not survive it)
+
 A hook that raises is logged and ignored: an integration must never turn a good
 invocation into a failed one. With no hook registered the loop pays one truth test per
 phase.
@@ -55,6 +58,7 @@ AFTER_INVOKE: list[Callable[..., Any]] = []
 ON_ERROR: list[Callable[..., Any]] = []
 ON_INIT_ERROR: list[Callable[..., Any]] = []
 ON_SHUTDOWN: list[Callable[..., Any]] = []
+AFTER_FORK: list[Callable[..., Any]] = []
 
 
 def before_invoke(func: F) -> F:
@@ -79,6 +83,11 @@ def on_init_error(func: F) -> F:
 
 def on_shutdown(func: F) -> F:
     ON_SHUTDOWN.append(func)
+    return func
+
+
+def after_fork(func: F) -> F:
+    AFTER_FORK.append(func)
     return func
 
 

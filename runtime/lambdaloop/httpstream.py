@@ -1,5 +1,6 @@
-"""HTTP responses through a response stream: Function URLs (``InvokeMode: RESPONSE_STREAM``)
-and API Gateway's streaming integration.
+"""The HTTP prelude of a streamed response, as pure functions: Function URLs
+(``InvokeMode: RESPONSE_STREAM``) and API Gateway's streaming integration. The user-facing
+``HttpResponse`` that uses it is in ``lambdaloop.streaming``.
 
 The body of such a response is ``application/vnd.awslambda.http-integration-response``: a
 JSON prelude (status code, headers, cookies), 8 NUL bytes, then the payload. The prelude
@@ -15,18 +16,17 @@ other repeated headers are joined with ", ".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from . import protocol
 from .marshal import to_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, Awaitable, Iterable, Mapping
-
-    from .streaming import ResponseStream
+    from collections.abc import Iterable
 
     HeaderValue = str | bytes | int
     HeadersArg = Mapping[str, HeaderValue] | Iterable[tuple[str | bytes, HeaderValue]] | None
-    Body = bytes | str | Iterable[bytes | str] | AsyncIterable[bytes | str] | None
 
 
 def _text(value: object, what: str) -> str:
@@ -48,7 +48,13 @@ def normalize_headers(headers: HeadersArg, cookies: Iterable[str] | None = None)
     """Headers (a mapping or ASGI-style pairs) and cookies as the prelude carries them."""
     out: dict[str, str] = {}
     jar = [_text(cookie, "cookie") for cookie in cookies or ()]
-    pairs = headers.items() if hasattr(headers, "items") else headers or ()
+    pairs: Iterable[tuple[str | bytes, HeaderValue]]
+    if headers is None:
+        pairs = ()
+    elif isinstance(headers, Mapping):
+        pairs = headers.items()
+    else:
+        pairs = headers
     for raw_name, raw_value in pairs:
         name = _text(raw_name, "header name").strip().lower()
         if not name or ":" in name or " " in name:
@@ -73,43 +79,3 @@ def http_prelude(status_code: int, headers: HeadersArg = None, cookies: Iterable
     header_map, jar = normalize_headers(headers, cookies)
     prelude = {"statusCode": status_code, "headers": header_map, "cookies": jar}
     return to_json(prelude, ascii_only=True).encode("ascii") + protocol.HTTP_PRELUDE_DELIMITER
-
-
-class HttpResponse:
-    """An HTTP response whose body is streamed: return it from a handler.
-
-        def handler(event, context):
-            def rows():
-                yield "id,name\\n"
-                yield from (f"{i},n{i}\\n" for i in range(1000))
-            return HttpResponse(rows(), headers={"content-type": "text/csv"})
-
-    ``body`` is bytes, str, None, or an iterable / async iterable (a generator, an async
-    generator) of bytes or str, each piece sent as soon as it is produced.
-    """
-
-    __slots__ = ("body", "prelude", "status_code")
-
-    def __init__(
-        self,
-        body: Body = None,
-        status_code: int = 200,
-        headers: HeadersArg = None,
-        cookies: Iterable[str] | None = None,
-    ) -> None:
-        # Validated here, in the handler's own call, so a bad status or header is reported
-        # with the handler's traceback and through /error.
-        self.prelude = http_prelude(status_code, headers, cookies)
-        self.status_code = status_code
-        self.body = body
-
-    # Tells the runtime loop (``loop.is_stream``) to stream this value instead of
-    # serializing it; the method writes the response into the stream it is given.
-    def __lambdaloop_stream__(self, response: ResponseStream) -> Awaitable[None] | None:
-        from .streaming import pump
-
-        response._arm_prelude(self.prelude)
-        return pump(self.body, response) if self.body is not None else None
-
-    def __repr__(self) -> str:
-        return f"HttpResponse(status_code={self.status_code}, body={type(self.body).__name__})"

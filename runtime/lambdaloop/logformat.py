@@ -1,7 +1,7 @@
 """The ``logging`` side of function logs: formatters, the root handler, the request-id filter.
 
 Loaded only once ``logging`` itself has been imported (see ``logs.install_when_imported``).
-Output follows awslambdaric 4.2.2 (``shared/design/awslambdaric.md`` §5) except for the two
+Output follows awslambdaric 4.2.2's log formats (held to it by tests/conformance) except for the two
 documented fixes: JSON timestamps with milliseconds, and text tracebacks ending in "\\n".
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .logs import (
     DEFAULT_FRAME_TYPE,
@@ -23,6 +23,9 @@ from .logs import (
     frame_type,
     json_timestamp,
 )
+
+if TYPE_CHECKING:
+    from .current import ContextRequestState
 
 # LogRecord attributes that are not "extra" fields (awslambdaric's list).
 _RESERVED_FIELDS = {
@@ -72,8 +75,9 @@ class JsonFormatter(logging.Formatter):
             "requestId": getattr(record, "aws_request_id", None),
             "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None,
         }
-        if getattr(record, "tenant_id", None) is not None:
-            result["tenantId"] = record.tenant_id
+        tenant_id = getattr(record, "tenant_id", None)
+        if tenant_id is not None:
+            result["tenantId"] = tenant_id
         result.update(
             (key, value) for key, value in record.__dict__.items() if key not in _RESERVED_FIELDS and key not in result
         )
@@ -81,7 +85,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class RequestIdFilter(logging.Filter):
-    def __init__(self, state: RequestState) -> None:
+    def __init__(self, state: RequestState | ContextRequestState) -> None:
         super().__init__()
         self.state = state
 
@@ -111,12 +115,26 @@ class LambdaLoggerHandler(logging.Handler):
             self.handleError(record)
 
 
-def install(logging_module: Any, config: LogConfig, sink: StdoutSink | FramedSink, state: RequestState) -> None:
+_FILTERS: list[RequestIdFilter] = []  # the installed one, for use_state
+
+
+def install(
+    logging_module: Any, config: LogConfig, sink: StdoutSink | FramedSink, state: RequestState | ContextRequestState
+) -> None:
     logging.Formatter.converter = time.gmtime  # process-wide, as awslambdaric sets it
     handler = LambdaLoggerHandler(sink, per_level_frames=config.is_json or bool(config.level))
     handler.setFormatter(JsonFormatter() if config.is_json else TextFormatter())
-    handler.addFilter(RequestIdFilter(state))
+    request_filter = RequestIdFilter(state)
+    _FILTERS.append(request_filter)
+    handler.addFilter(request_filter)
     root = logging.getLogger()
     if config.level in logging._nameToLevel:
         root.setLevel(config.level)
     root.addHandler(handler)
+
+
+def use_state(state: RequestState | ContextRequestState) -> None:
+    """Read request ids from ``state`` from now on (a process that starts serving invocations
+    concurrently: per task rather than process-wide)."""
+    for request_filter in _FILTERS:
+        request_filter.state = state

@@ -18,11 +18,11 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, MutableMapping
     from types import ModuleType
     from typing import Any, TextIO
 
-# Frame types: 0xA55A0000 | level_code << 2 | 0b10 | is_text (awslambdaric.md §5).
+# Frame types: 0xA55A0000 | level_code << 2 | 0b10 | is_text, as awslambdaric writes them.
 _LEVEL_CODES = {0: 0, 10: 2, 20: 3, 30: 4, 40: 5, 50: 6}
 
 
@@ -43,9 +43,8 @@ class LogConfig:
 
     __slots__ = ("is_json", "level")
 
-    def __init__(self, environ: dict[str, str] | os._Environ[str]) -> None:
-        log_format = environ.get("AWS_LAMBDA_LOG_FORMAT")
-        self.is_json = bool(log_format) and log_format.upper() == "JSON"
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.is_json = environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
         raw_level = environ.get("AWS_LAMBDA_LOG_LEVEL")
         # awslambdaric maps "TRACE" (exact case) to DEBUG before upper-casing.
         self.level = {None: "", "TRACE": "DEBUG"}.get(raw_level, raw_level or "").upper()
@@ -67,9 +66,14 @@ class RequestState:
 
 class Unbuffered:
     """stdout/stderr flushed after every write, so nothing is lost when the platform
-    freezes or kills the process (awslambdaric wraps them the same way)."""
+    freezes or kills the process (awslambdaric wraps them the same way). Text that cannot be
+    encoded (a lone surrogate: an id the platform sent as invalid UTF-8) is written escaped
+    rather than raising, as CPython already does for stderr: a log line is never lost to it."""
 
     def __init__(self, stream: TextIO) -> None:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
         self.stream = stream
 
     def __getattr__(self, name: str) -> Any:
@@ -121,7 +125,9 @@ class FramedSink:
         self.file.close()
 
 
-def create_sink(environ: os._Environ[str], is_json: bool) -> StdoutSink | FramedSink:
+def create_sink(environ: MutableMapping[str, str], is_json: bool) -> StdoutSink | FramedSink:
+    """The sink for function logs: framed on the telemetry fd when the platform gives one (the
+    variable is consumed, as awslambdaric does, so child processes do not write to it)."""
     fd = environ.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
     if fd is not None and fd.isdigit():
         return FramedSink(int(fd), is_json)
@@ -129,8 +135,10 @@ def create_sink(environ: os._Environ[str], is_json: bool) -> StdoutSink | Framed
 
 
 def runtime_log(message: str) -> None:
-    """The runtime's own diagnostics, in aws-lambda-cpp's shape, on stdout like awslambdaric's."""
-    sys.stdout.write(f"[ERROR] [{int(time.time() * 1000)}] LAMBDA_RUNTIME {message}\n")
+    """The runtime's own diagnostics, in aws-lambda-cpp's shape, on stdout like awslambdaric's.
+    Values from the platform appear in them: escaped, so a diagnostic can never fail to print."""
+    line = f"[ERROR] [{int(time.time() * 1000)}] LAMBDA_RUNTIME {message}\n"
+    sys.stdout.write(line.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def json_timestamp(seconds: float) -> str:
@@ -200,12 +208,3 @@ class _CallbackLoader:
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
         self._callback(module)
-
-
-def setup_logging(
-    logging_module: ModuleType, config: LogConfig, sink: StdoutSink | FramedSink, state: RequestState
-) -> None:
-    """Install the root handler awslambdaric installs, with lambdaloop's two fixes."""
-    from . import logformat
-
-    logformat.install(logging_module, config, sink, state)

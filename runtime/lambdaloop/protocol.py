@@ -4,7 +4,7 @@ Nothing here touches a socket, the clock or the environment, so the runtime loop
 extension client and the emulator all share it, and it is tested with plain bytes.
 
 Header names and order on the requests we build follow what awslambdaric 4.2.2 sends
-(see ``shared/design/awslambdaric.md`` §1.2), so a recording Runtime API sees the same
+(as observed on the wire; tests/conformance compares them), so a recording Runtime API sees the same
 bytes from both runtimes, apart from the User-Agent and the error-type header that
 awslambdaric forgets on ``/error``.
 """
@@ -124,62 +124,94 @@ def parse_next(status: int, headers: dict[str, str], body: bytes) -> Invocation:
     if content_type is None:
         warnings.append("no Content-Type on /next: the event is parsed as JSON, the platform's default")
         content_type = JSON_CONTENT_TYPE
+    invocation_id = _optional(headers, H_INVOCATION_ID)
+    if invocation_id is not None and not header_value_ok(invocation_id):
+        # It would have to be echoed in a header, where a control character could end the
+        # line and forge another header: posts for this invocation go without it.
+        warnings.append(f"{H_INVOCATION_ID} {invocation_id!r} holds a control character: not echoed on posts")
+        invocation_id = None
+    trace_id = _optional(headers, H_TRACE_ID)
+    if trace_id is not None and "\x00" in trace_id:
+        # The trace id is handed on through the environment, which cannot hold a NUL.
+        warnings.append(f"{H_TRACE_ID} {trace_id!r} holds a NUL byte: ignored")
+        trace_id = None
     return Invocation(
         request_id=request_id,
         deadline_ms=deadline_ms,
         invoked_function_arn=headers.get(H_FUNCTION_ARN, ""),
-        trace_id=_optional(headers, H_TRACE_ID),
+        trace_id=trace_id,
         client_context=_optional(headers, H_CLIENT_CONTEXT),
         cognito_identity=_optional(headers, H_COGNITO_IDENTITY),
         tenant_id=_optional(headers, H_TENANT_ID),
-        invocation_id=_optional(headers, H_INVOCATION_ID),
+        invocation_id=invocation_id,
         content_type=content_type,
         body=body,
         warnings=tuple(warnings),
     )
 
 
+def header_value_ok(value: str) -> bool:
+    """No control character (C0 or DEL, tab allowed): the value can be written into a
+    request head as it is, without ending its line or forging another header."""
+    if value.isascii() and value.isprintable():
+        return True  # the common case, answered in C
+    return not any((char < " " and char != "\t") or char == "\x7f" for char in value)
+
+
+# RFC 3986 unreserved characters, plus the sub-delims, ":" and "@" that Go's url package
+# (RAPID's) leaves unescaped in a path: written as they are, an id decodes the same way on
+# every server. Everything else is percent-encoded.
+_SEGMENT_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~$&+,:;=@")
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one percent-encoded path segment, so that an id holding ``/``, ``..``,
+    ``?``, ``#``, ``%``, spaces, CR/LF, NUL or non-ASCII can never name another path or break
+    the request line. Lossless: the bytes encoded are the ones the platform sent (the
+    transport decodes heads with surrogateescape)."""
+    if value.isascii() and value.replace("-", "").isalnum():
+        return value  # UUIDs, the platform's ids: nothing to encode
+    raw = value.encode("utf-8", "surrogateescape")
+    if raw in (b".", b".."):
+        return raw.decode().replace(".", "%2E")  # a dot-segment would be resolved away
+    return "".join(chr(byte) if byte in _SEGMENT_SAFE else f"%{byte:02X}" for byte in raw)
+
+
 def response_path(request_id: str) -> str:
-    return f"{RUNTIME_PREFIX}/invocation/{request_id}/response"
+    return f"{RUNTIME_PREFIX}/invocation/{path_segment(request_id)}/response"
 
 
 def error_path(request_id: str) -> str:
-    return f"{RUNTIME_PREFIX}/invocation/{request_id}/error"
+    return f"{RUNTIME_PREFIX}/invocation/{path_segment(request_id)}/error"
 
 
-def _head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Accept: */*"]
+def request_head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> bytes:
+    """A request head: the request line, Host, then ``headers`` in order (the Extensions API's
+    requests are built with it too). Paths are percent-encoded and values checked before they
+    get here (``header_value_ok``, ``_header_safe``); an echoed value goes back as the exact
+    bytes the platform sent."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
     lines.extend(f"{name}: {value}" for name, value in headers)
     lines.append("\r\n")
-    # latin-1, as HTTP/1.1 defines header octets; a request id outside it is refused loudly.
-    return "\r\n".join(lines).encode("latin-1")
+    return "\r\n".join(lines).encode("utf-8", "surrogateescape")
+
+
+_ACCEPT = ("Accept", "*/*")  # awslambdaric's libcurl sends it; kept for byte-identical requests
 
 
 def next_request(host: str, user_agent: str) -> bytes:
-    return _head("GET", NEXT_PATH, host, [("User-Agent", user_agent)])
+    return request_head("GET", NEXT_PATH, host, [_ACCEPT, ("User-Agent", user_agent)])
 
 
 def response_head(
     host: str, user_agent: str, request_id: str, length: int, content_type: str, invocation_id: str | None
 ) -> bytes:
     """The head of a buffered /response request whose body is ``length`` bytes."""
-    headers = [("content-type", content_type), ("User-Agent", user_agent)]
+    headers = [_ACCEPT, ("content-type", content_type), ("User-Agent", user_agent)]
     if invocation_id:
         headers.append(("lambda-runtime-invocation-id", invocation_id))
     headers.append(("content-length", str(length)))
-    return _head("POST", response_path(request_id), host, headers)
-
-
-def response_request(
-    host: str,
-    user_agent: str,
-    request_id: str,
-    body: bytes,
-    content_type: str,
-    invocation_id: str | None,
-) -> bytes:
-    """The buffered /response request, head and body."""
-    return response_head(host, user_agent, request_id, len(body), content_type, invocation_id) + body
+    return request_head("POST", response_path(request_id), host, headers)
 
 
 def error_request(
@@ -192,7 +224,7 @@ def error_request(
     invocation_id: str | None,
 ) -> bytes:
     """The /error request. Unlike awslambdaric it carries the error-type header the docs ask for."""
-    headers = [("content-type", JSON_CONTENT_TYPE)]
+    headers = [_ACCEPT, ("content-type", JSON_CONTENT_TYPE)]
     if xray_cause and len(xray_cause) < XRAY_CAUSE_LIMIT:
         headers.append((H_XRAY_CAUSE, xray_cause))
     headers.append(("User-Agent", user_agent))
@@ -200,18 +232,19 @@ def error_request(
     if invocation_id:
         headers.append(("lambda-runtime-invocation-id", invocation_id))
     headers.append(("content-length", str(len(body))))
-    return _head("POST", error_path(request_id), host, headers) + body
+    return request_head("POST", error_path(request_id), host, headers) + body
 
 
 def init_error_request(host: str, user_agent: str, body: bytes, error_type: str, path: str = INIT_ERROR_PATH) -> bytes:
     """The /init/error (or /restore/error) request."""
     headers = [
+        _ACCEPT,
         ("content-type", JSON_CONTENT_TYPE),
         ("User-Agent", user_agent),
         (H_ERROR_TYPE, _header_safe(error_type)),
         ("content-length", str(len(body))),
     ]
-    return _head("POST", path, host, headers) + body
+    return request_head("POST", path, host, headers) + body
 
 
 def _header_safe(value: str) -> str:
@@ -223,13 +256,14 @@ def _header_safe(value: str) -> str:
 
 
 class PostOutcome:
-    """What the loop should do after the Runtime API answered a /response or /error."""
+    """What the Runtime API's answer to a post means: ``ok``, or a ``message`` to log."""
 
-    __slots__ = ("message", "ok")
+    __slots__ = ("message", "ok", "status")
 
-    def __init__(self, ok: bool, message: str) -> None:
+    def __init__(self, ok: bool, message: str, status: int = 0) -> None:
         self.ok = ok
         self.message = message
+        self.status = status
 
 
 def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
@@ -238,18 +272,18 @@ def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
     other 4xx are reported but do not end the process, since the invocation has already been
     failed by the platform and the next one may well succeed."""
     if 200 <= status < 300:
-        return PostOutcome(True, "")
+        return PostOutcome(True, "", status)
     detail = body[:1024].decode("utf-8", "replace")
     if status == 410:
-        return PostOutcome(False, f"{what} was refused as stale (HTTP 410: the invocation timed out): {detail}")
-    return PostOutcome(False, f"{what} failed with HTTP {status}: {detail}")
+        return PostOutcome(False, f"{what} was refused as stale (HTTP 410: the invocation timed out): {detail}", status)
+    return PostOutcome(False, f"{what} failed with HTTP {status}: {detail}", status)
 
 
 def restore_next_request(host: str, user_agent: str) -> bytes:
-    return _head("GET", RESTORE_NEXT_PATH, host, [("User-Agent", user_agent)])
+    return request_head("GET", RESTORE_NEXT_PATH, host, [_ACCEPT, ("User-Agent", user_agent)])
 
 
-# -- Response streaming (shared/design/protocols.md §1) ---------------------------------
+# -- Response streaming -----------------------------------------------------------------
 #
 # A streamed /response is one chunked POST: the head below, one chunk per write, then the
 # last chunk, with the two declared trailers when the stream failed after its first byte.
@@ -271,6 +305,7 @@ def streaming_response_head(
     """The head of a streamed /response: mode header, chunked, both trailers declared up
     front (a peer may only accept trailers it was told about)."""
     headers = [
+        _ACCEPT,
         ("content-type", _header_safe(content_type)),
         ("User-Agent", user_agent),
         (H_RESPONSE_MODE, STREAMING_MODE),
@@ -279,7 +314,7 @@ def streaming_response_head(
     ]
     if invocation_id:
         headers.append(("lambda-runtime-invocation-id", invocation_id))
-    return _head("POST", response_path(request_id), host, headers)
+    return request_head("POST", response_path(request_id), host, headers)
 
 
 def chunk_head(size: int) -> bytes:

@@ -34,7 +34,7 @@ The writer's signature is ``(event, response_stream, context)``, the order of No
 handler ported from Node reads the same, and the context stays in the place every
 Python Lambda library expects to find the last argument.
 
-What goes on the wire (``shared/design/protocols.md`` §1): nothing until the first write,
+What goes on the wire (the Runtime API's response streaming): nothing until the first write,
 so a failure before it is posted to ``/error``; then one chunked POST, one chunk per write,
 sent at once; a failure after the first byte ends the body with the
 ``Lambda-Runtime-Function-Error-Type`` / ``-Error-Body`` trailers. Writes block while the
@@ -49,40 +49,32 @@ event loop, the one ``async def`` handlers use.
 from __future__ import annotations
 
 import _thread
-import sys
 
-from . import hooks, protocol
-from .errors import MARSHAL_ERROR, ErrorReport, FaultError, classify, make_error_body, report_exception
+from . import protocol
+from .errors import MARSHAL_ERROR, FaultError
 from .handler import CO_ASYNC_GENERATOR, CO_COROUTINE
-from .hooks import Outcome
-from .httpstream import HttpResponse, http_prelude
-from .logs import log_runtime_error
-from .marshal import to_json
+from .httpstream import http_prelude
 from .upload import BROKEN, DONE, OPEN, PENDING, ResponseTooLargeError, StreamBrokenError, StreamUpload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+    from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
     from typing import Any, TypeVar
 
     from .httpstream import HeadersArg
-    from .loop import Runtime
 
     F = TypeVar("F", bound=Callable[..., Any])
+    Body = bytes | str | Iterable[bytes | str] | AsyncIterable[bytes | str] | None
 
 __all__ = [
     "HttpResponse",
     "ResponseStream",
     "ResponseTooLargeError",
     "StreamBrokenError",
-    "send_streaming_response",
+    "pump",
     "streaming",
 ]
 
-# The error type of a stream cut at the limit: RAPID's own for an oversized response.
-RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
-# The error-body trailer is one header line: a deep traceback is cut to keep it sane.
-TRAILER_BODY_LIMIT = 64 * 1024
 _CHUNK_TYPES = (bytes, bytearray, memoryview, str)
 
 
@@ -165,6 +157,15 @@ class ResponseStream:
                 self.limit_error = exc
                 raise
 
+    def finish_with_error(self, error_type: str, error_body: bytes) -> None:
+        """End a started response with the error trailers (``error_body``: the JSON of an
+        ``/error`` body): the invoker gets what was sent, then the failure. The runtime calls
+        this when a handler fails after its first write; a transport failure is not raised
+        (the runtime reads it from the stream's state)."""
+        with self._lock:
+            if self.upload.state == OPEN:
+                self.upload.finish(error_type, error_body)
+
     def close(self) -> None:
         """End the response now; the client sees its end at once even if the handler goes
         on working. Idempotent. A transport failure here is not raised (there is nothing
@@ -194,6 +195,44 @@ def _as_bytes(data: object) -> bytes | bytearray | memoryview:
         # len() of a memoryview counts items, and the chunk size must count bytes.
         return data.cast("B") if data.c_contiguous else data.tobytes()
     raise TypeError(f"a streamed response is made of bytes or str, not {type(data).__name__}: {data!r:.80}")
+
+
+class HttpResponse:
+    """An HTTP response whose body is streamed: return it from a handler.
+
+        def handler(event, context):
+            def rows():
+                yield "id,name\\n"
+                yield from (f"{i},n{i}\\n" for i in range(1000))
+            return HttpResponse(rows(), headers={"content-type": "text/csv"})
+
+    ``body`` is bytes, str, None, or an iterable / async iterable (a generator, an async
+    generator) of bytes or str, each piece sent as soon as it is produced.
+    """
+
+    __slots__ = ("body", "prelude", "status_code")
+
+    def __init__(
+        self,
+        body: Body = None,
+        status_code: int = 200,
+        headers: HeadersArg = None,
+        cookies: Iterable[str] | None = None,
+    ) -> None:
+        # Validated here, in the handler's own call, so a bad status or header is reported
+        # with the handler's traceback and through /error.
+        self.prelude = http_prelude(status_code, headers, cookies)
+        self.status_code = status_code
+        self.body = body
+
+    # Tells the runtime (``handler.is_stream``) to stream this value instead of serializing
+    # it; the method writes the response into the stream it is given.
+    def __lambdaloop_stream__(self, response: ResponseStream) -> Awaitable[None] | None:
+        response._arm_prelude(self.prelude)
+        return pump(self.body, response) if self.body is not None else None
+
+    def __repr__(self) -> str:
+        return f"HttpResponse(status_code={self.status_code}, body={type(self.body).__name__})"
 
 
 # -- handler shapes ----------------------------------------------------------------------
@@ -249,7 +288,7 @@ def pump(source: object, response: ResponseStream) -> Awaitable[None] | None:
     kind = type(source)
     hook = getattr(kind, "__lambdaloop_stream__", None)
     if hook is not None:
-        return hook(source, response)  # type: ignore[no-any-return]
+        return hook(source, response)
     if hasattr(kind, "__aiter__"):
         return _pump_async(source.__aiter__(), response)  # type: ignore[attr-defined]
     if hasattr(kind, "__iter__"):
@@ -311,128 +350,3 @@ async def _await_then_follow(awaitable: Any, response: ResponseStream) -> None:
     more = _follow(await awaitable, response)
     if more is not None:
         await more
-
-
-# -- the runtime side ----------------------------------------------------------------------
-
-
-def send_streaming_response(
-    runtime: Runtime, invocation: protocol.Invocation, stream: object, event: Any = None, context: Any = None
-) -> Outcome:
-    """Stream ``stream`` as the response to ``invocation`` and post exactly one outcome:
-    the complete response, an ``/error`` (failure before the first byte), or a response
-    ended by error trailers (failure after it). SystemExit and KeyboardInterrupt are
-    reported as Runtime.ExitError the same way, then re-raised. ``event`` and ``context``
-    are only for ``hooks.on_error``, called for an exception raised while streaming."""
-    request_id = invocation.request_id
-    upload = StreamUpload(runtime.connection, runtime.host, runtime.user_agent, request_id, invocation.invocation_id)
-    response = ResponseStream(upload)
-    report: ErrorReport | None = None
-    exiting: BaseException | None = None
-    try:
-        work = pump(stream, response)
-        if work is not None:
-            runtime.event_loop().run(work)
-    except BaseException as exc:
-        report, must_exit = classify(exc, request_id)
-        if must_exit:
-            exiting = exc
-        elif hooks.ON_ERROR and isinstance(exc, Exception) and not isinstance(exc, FaultError):
-            hooks.run(hooks.ON_ERROR, exc, event, context)
-    if response.limit_error is not None and exiting is None:
-        report = _limit_report(response.limit_error, request_id)
-    outcome = _conclude(runtime, invocation, response, report, stream)
-    if exiting is not None:
-        raise exiting
-    return outcome
-
-
-def _conclude(
-    runtime: Runtime,
-    invocation: protocol.Invocation,
-    response: ResponseStream,
-    report: ErrorReport | None,
-    result: object,
-) -> Outcome:
-    upload = response.upload
-    if report is not None and not upload.started:
-        runtime.post_error(invocation, report)  # nothing of the response was sent
-        return Outcome(False, error=report.body)
-    if report is not None:
-        log_runtime_error(runtime.sink, report.body)
-    if upload.state == BROKEN:
-        return _broken(runtime, invocation, upload)
-    if report is None:
-        response.close()
-    elif upload.state == OPEN:
-        # Under the stream's lock: a user thread still inside write() must not interleave
-        # its chunk with the terminating chunk and the trailers.
-        with response._lock:
-            upload.finish(report.error_type, trailer_body(report.body))
-    else:
-        # The handler closed its stream, then failed: the response went out complete and
-        # the error is in the log only (there is no second outcome to post).
-        from .logs import runtime_log
-
-        runtime_log(f"RequestId: {invocation.request_id} the handler failed after closing its response stream")
-        report = None
-    if upload.state == BROKEN:
-        return _broken(runtime, invocation, upload)
-    # The docs ask to close the connection after a streamed response; /next reopens it.
-    runtime.connection.close()
-    answer = upload.answer
-    if answer is not None:
-        judged = protocol.judge_post(answer.status, answer.body, f"streamed /response for {invocation.request_id}")
-        if not judged.ok:
-            from .logs import runtime_log
-
-            runtime_log(judged.message)
-    if report is not None:
-        return Outcome(False, error=report.body)
-    return Outcome(True, result)
-
-
-def _broken(runtime: Runtime, invocation: protocol.Invocation, upload: StreamUpload) -> Outcome:
-    """The connection failed mid-stream. RAPID may have refused the request and closed
-    (its answer is then waiting to be read); otherwise the response is lost, and like a
-    failed post that ends the process (awslambdaric's rule) unless it is one of several workers."""
-    from .logs import runtime_log
-
-    what = f"streamed /response for {invocation.request_id}"
-    answer = upload.answer if upload.answer is not None else upload.read_answer()
-    runtime.connection.close()
-    failure = upload.failure
-    if answer is not None:
-        judged = protocol.judge_post(answer.status, answer.body, what)
-        runtime_log(judged.message if not judged.ok else f"{what} was cut short: {failure}")
-    else:
-        runtime_log(f"Failed to post {what}: {failure}")
-        if not runtime.concurrent:
-            sys.exit(1)
-    body = make_error_body(str(failure), type(failure).__name__, [], invocation.request_id)
-    return Outcome(False, error=body)
-
-
-def _limit_report(exc: ResponseTooLargeError, request_id: str) -> ErrorReport:
-    report = report_exception(exc, request_id)
-    report.body["errorType"] = RESPONSE_TOO_LARGE
-    report.error_type = RESPONSE_TOO_LARGE
-    return report
-
-
-def trailer_body(body: dict[str, Any]) -> bytes:
-    """The JSON for the Error-Body trailer: the /error body, cut to TRAILER_BODY_LIMIT by
-    dropping the outermost stack frames first, then shortening the message."""
-    data = to_json(body).encode("utf-8", "backslashreplace")
-    if len(data) <= TRAILER_BODY_LIMIT:
-        return data
-    cut = dict(body)
-    trace = list(cut.get("stackTrace") or [])
-    while trace and len(data) > TRAILER_BODY_LIMIT:
-        trace = trace[len(trace) // 2 + 1 :] if len(trace) > 1 else []
-        cut["stackTrace"] = trace
-        data = to_json(cut).encode("utf-8", "backslashreplace")
-    if len(data) > TRAILER_BODY_LIMIT:
-        cut["errorMessage"] = str(cut.get("errorMessage", ""))[: TRAILER_BODY_LIMIT // 4] + " [truncated]"
-        data = to_json(cut).encode("utf-8", "backslashreplace")
-    return data

@@ -17,6 +17,13 @@ import _socket
 _CRLF = b"\r\n"
 _HEAD_END = b"\r\n\r\n"
 _RECV_SIZE = 65536
+# Bounds on what the peer announces, checked before anything is allocated or read. No Lambda
+# payload comes near them (events are at most 6 MB, streamed responses 200 MB go the other way);
+# they exist so that a broken or hostile peer cannot make the runtime allocate without limit.
+MAX_HEAD = 1 << 20
+MAX_BODY = 256 << 20
+MAX_CHUNK_LINE = 4096
+_HEXDIGITS = b"0123456789abcdefABCDEF"
 
 
 class TransportError(Exception):
@@ -81,25 +88,20 @@ class Connection:
     def request(self, data: bytes, body: bytes = b"") -> Response:
         """Send one whole request (``data``, then ``body`` if given: a large body is sent as
         it is rather than copied behind its head) and read the answer. A reused connection
-        that turns out to be closed by the peer is reopened and the request sent again, once."""
-        reused = self._sock is not None
-        try:
-            return self._exchange(data, body)
-        except TransportError:
-            self.close()  # a malformed answer: where the next one starts is unknown
-            raise
-        except (OSError, _PeerClosed) as exc:
-            self.close()
-            if not reused:
-                raise TransportError(f"Runtime API at {self.address}: {exc}") from exc
-        try:
-            return self._exchange(data, body)
-        except TransportError:
-            self.close()
-            raise
-        except (OSError, _PeerClosed) as exc:
-            self.close()
-            raise TransportError(f"Runtime API at {self.address}: {exc}") from exc
+        that turns out to be closed by the peer is reopened and the request sent again, once:
+        the platform may close an idle keep-alive connection, and the request never arrived."""
+        retry = self._sock is not None
+        while True:
+            try:
+                return self._exchange(data, body)
+            except TransportError:
+                self.close()  # a malformed answer: where the next one starts is unknown
+                raise
+            except (OSError, _PeerClosed) as exc:
+                self.close()
+                if not retry:
+                    raise TransportError(f"Runtime API at {self.address}: {exc}") from exc
+                retry = False
 
     def send(self, data: bytes | bytearray | memoryview) -> None:
         """Write raw bytes on the open connection (streaming uploads)."""
@@ -139,42 +141,20 @@ class Connection:
             end = buffer.find(_HEAD_END)
             if end >= 0:
                 break
-            if len(buffer) > 1 << 20:
-                raise TransportError("response head larger than 1 MiB")
+            if len(buffer) > MAX_HEAD:
+                raise TransportError(f"response head larger than {MAX_HEAD} bytes")
             self._fill()
-        try:
-            # Header values reach the handler (tenant id, client context): the platform
-            # sends UTF-8, and awslambdaric's C++ client hands them over as UTF-8 too.
-            head = buffer[:end].decode("utf-8")
-        except UnicodeDecodeError:
-            head = buffer[:end].decode("latin-1")
+        status, headers = parse_head(buffer[:end])
         del buffer[: end + 4]
-        status_line, *header_lines = head.split("\r\n")
-        parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise TransportError(f"not an HTTP/1.1 status line: {status_line[:200]!r}")
-        status = int(parts[1])
-        headers: dict[str, str] = {}
-        for line in header_lines:
-            name, sep, value = line.partition(":")
-            # HTTP/1.1 allows no space before the colon, so the name needs no strip (this
-            # loop runs for every header of every answer: it is on the hot path).
-            if sep:
-                key = name.lower()
-                # First value wins, as awslambdaric's C++ client does.
-                if key not in headers:
-                    headers[key] = value.strip()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
+        framing, length = body_framing(status, headers)
+        if framing == CHUNKED:
             body = self._read_chunked()
-        elif "content-length" in headers:
-            length_text = headers["content-length"]
-            if not length_text.isdigit():
-                raise TransportError(f"bad Content-Length {length_text!r}")
-            body = self._read_exact(int(length_text))
-        elif status in (204, 304) or 100 <= status < 200:
-            body = b""
-        else:
+        elif framing == LENGTH:
+            body = self._read_exact(length)
+        elif framing == UNTIL_CLOSE:
             body = self._read_to_close()
+        else:
+            body = b""
         if headers.get("connection", "").lower() == "close":
             self.close()
         return Response(status, headers, body)
@@ -185,7 +165,8 @@ class Connection:
             body = bytes(buffer[:length])
             del buffer[:length]
             return body
-        # Large events: receive straight into one preallocated buffer, no repeated copies.
+        # Large events: receive straight into one preallocated buffer (its size checked against
+        # MAX_BODY by the caller), no repeated copies.
         out = bytearray(length)
         have = len(buffer)
         out[:have] = buffer
@@ -199,30 +180,45 @@ class Connection:
             have += got
         return bytes(out)
 
-    def _read_line(self) -> bytes:
+    def _read_line(self, limit: int) -> bytes:
         buffer = self._buffer
         while True:
             end = buffer.find(_CRLF)
             if end >= 0:
+                if end > limit:
+                    break
                 line = bytes(buffer[:end])
                 del buffer[: end + 2]
                 return line
+            if len(buffer) > limit:
+                break
             self._fill()
+        raise TransportError(f"a line of the chunked body is longer than {limit} bytes")
+
+    def _expect_crlf(self) -> None:
+        while len(self._buffer) < 2:
+            self._fill()
+        if self._buffer[:2] != _CRLF:
+            raise TransportError("chunk data not followed by CRLF")
+        del self._buffer[:2]
 
     def _read_chunked(self) -> bytes:
         parts: list[bytes] = []
+        total = 0
         while True:
-            size_text = self._read_line().split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise TransportError(f"bad chunk size {size_text[:40]!r}") from None
+            size = chunk_size(self._read_line(MAX_CHUNK_LINE))
             if size == 0:
-                while self._read_line():  # trailers, ignored
-                    pass
+                trailer_bytes = 0
+                while line := self._read_line(MAX_CHUNK_LINE):  # trailers, ignored
+                    trailer_bytes += len(line)
+                    if trailer_bytes > MAX_HEAD:
+                        raise TransportError(f"trailers larger than {MAX_HEAD} bytes")
                 return b"".join(parts)
+            total += size
+            if total > MAX_BODY:
+                raise TransportError(f"chunked body larger than {MAX_BODY} bytes")
             parts.append(self._read_exact(size))
-            self._read_line()
+            self._expect_crlf()
 
     def _read_to_close(self) -> bytes:
         assert self._sock is not None
@@ -231,9 +227,75 @@ class Connection:
             if not chunk:
                 break
             self._buffer += chunk
+            if len(self._buffer) > MAX_BODY:
+                raise TransportError(f"body larger than {MAX_BODY} bytes")
         body = bytes(self._buffer)
         self.close()
         return body
+
+
+NO_BODY, LENGTH, CHUNKED, UNTIL_CLOSE = "none", "length", "chunked", "until-close"
+
+
+def parse_head(head: bytes | bytearray) -> tuple[int, dict[str, str]]:
+    """Status and headers (names lower-cased, values stripped, first value wins) of an answer's
+    head, without its final CRLF CRLF. Shared by the blocking and the asyncio connections."""
+    # Header values reach the handler (tenant id, client context) and go back to the platform
+    # (the request id in a path, the invocation id in a header): decoded as the UTF-8 the
+    # platform sends, and without loss when it is not (surrogateescape), so the exact bytes
+    # can be sent back.
+    status_line, *header_lines = head.decode("utf-8", "surrogateescape").split("\r\n")
+    parts = status_line.split(" ", 2)
+    code = parts[1] if len(parts) > 1 else ""
+    # Three ASCII digits: str.isdigit() alone would accept "²", which int() then refuses.
+    if not parts[0].startswith("HTTP/1.") or len(code) != 3 or not code.isascii() or not code.isdigit():
+        raise TransportError(f"not an HTTP/1.1 status line: {status_line[:200]!r}")
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, sep, value = line.partition(":")
+        # HTTP/1.1 allows no space before the colon, so the name needs no strip (this loop
+        # runs for every header of every answer: it is on the hot path).
+        if sep:
+            key = name.lower()
+            # First value wins, as awslambdaric's C++ client does.
+            if key not in headers:
+                headers[key] = value.strip()
+    return int(code), headers
+
+
+def body_framing(status: int, headers: dict[str, str]) -> tuple[str, int]:
+    """How the body of this answer ends: ``(CHUNKED, 0)``, ``(LENGTH, n)``, ``(UNTIL_CLOSE, 0)``
+    or ``(NO_BODY, 0)``. RFC 9112 6.3: chunked is read as chunked only when it is the final
+    transfer coding (Content-Length is then ignored); any other coding runs to the close."""
+    transfer_coding = headers.get("transfer-encoding")
+    if transfer_coding is not None:
+        if transfer_coding.rpartition(",")[2].strip().lower() == "chunked":
+            return CHUNKED, 0
+        return UNTIL_CLOSE, 0
+    if "content-length" in headers:
+        return LENGTH, _content_length(headers["content-length"])
+    if status in (204, 304) or 100 <= status < 200:
+        return NO_BODY, 0
+    return UNTIL_CLOSE, 0
+
+
+def _content_length(text: str) -> int:
+    # 1*DIGIT (RFC 9110 8.6), bounded before anything is allocated for it.
+    if not text or not text.isascii() or not text.isdigit():
+        raise TransportError(f"bad Content-Length {text[:40]!r}")
+    if len(text) > 12 or int(text) > MAX_BODY:
+        raise TransportError(f"Content-Length {text[:40]} is larger than {MAX_BODY} bytes")
+    return int(text)
+
+
+def chunk_size(line: bytes) -> int:
+    """The size on a chunk's size line."""
+    # chunk-size = 1*HEXDIG, then optional extensions after ";" (RFC 9112 7.1): "-1", "0x10",
+    # " 1" and "" are malformed. int(..., 16) alone would accept all of those but the last.
+    size_text = line.split(b";", 1)[0].rstrip(b" \t")
+    if not size_text or size_text.strip(_HEXDIGITS) or len(size_text) > 16:
+        raise TransportError(f"bad chunk size {line[:40]!r}")
+    return int(size_text, 16)
 
 
 class _PeerClosed(Exception):

@@ -16,7 +16,8 @@ from .transport import TransportError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .transport import Connection, Response
+    from .transport import Response
+    from .typedefs import StreamConnection
 
 # Chunks up to this size are framed into one buffer (one syscall, one packet for a small
 # write); larger ones go out as size line, data, CRLF so the data is never copied.
@@ -51,7 +52,7 @@ class StreamUpload:
 
     def __init__(
         self,
-        connection: Connection,
+        connection: StreamConnection,
         host: str,
         user_agent: str,
         request_id: str,
@@ -109,7 +110,7 @@ class StreamUpload:
         buffer = protocol.streaming_response_head(
             self.host, self.user_agent, self.request_id, content_type, self.invocation_id
         )
-        large = []
+        large: list[bytes | bytearray | memoryview] = []
         for piece in pieces:
             if large or len(piece) > _JOIN_LIMIT:
                 large.append(piece)

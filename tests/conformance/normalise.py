@@ -39,9 +39,6 @@ INTENTIONAL = {
     "Accept-Encoding: identity, Content-Length, Lambda-Runtime-Function-Error-Type); lambdaloop uses its one "
     "connection (Host, Accept, content-type, User-Agent, Lambda-Runtime-Function-Error-Type, content-length). "
     "Method, path, error-type header and body are compared byte for byte; each side's header set is checked.",
-    "namedtuple-as-array": "a namedtuple in a result is a JSON array under lambdaloop (CPython's C encoder, "
-    "which keeps the bytes and speed of everything else) and an object under awslambdaric (simplejson's "
-    "namedtuple_as_object); checked by its own test.",
     "exit-at-import": "a module-level sys.exit(n) is reported by lambdaloop as an /init/error of type "
     "Runtime.ExitError before it exits n, as a handler's sys.exit is; awslambdaric exits n unreported. "
     "Checked by its own test.",

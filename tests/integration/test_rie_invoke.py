@@ -267,3 +267,19 @@ def test_expected_stack_helper_sees_the_handler_file() -> None:
     # Guards the oracle used above: it must describe the file the runtime imports.
     module = load_function_module("app")
     assert module.__file__ == str(APP)
+
+
+@pytest.mark.parametrize(
+    "rid",
+    ["id with spaces", "a?b#c%d", "caf\u00e9-\u00fc", "a:b@c;d=e"],
+    ids=["spaces", "query-fragment-percent", "non-ascii", "sub-delims"],
+)
+@pytest.mark.lambdaloop_only
+def test_request_ids_that_need_encoding_reach_the_invoker(ctx_server: RieServer, rid: str) -> None:
+    """The RIE takes the request id from X-Amzn-RequestId, whatever it holds. lambdaloop
+    percent-encodes it as one path segment, and the RIE decodes it back to the same id; a
+    runtime that wrote it raw would post to another path or break the request line."""
+    raw_header = rid.encode("utf-8").decode("latin-1")  # http.client sends header text as latin-1
+    res = ctx_server.invoke({"any": "event"}, request_id=raw_header)
+    assert res.status == 200, res
+    assert res.json()["aws_request_id"] == rid

@@ -9,8 +9,9 @@ import json
 import pytest
 
 from lambdaloop import protocol
-from lambdaloop.httpstream import HttpResponse, http_prelude, normalize_headers
-from lambdaloop.streaming import ResponseStream, trailer_body
+from lambdaloop.httpstream import http_prelude, normalize_headers
+from lambdaloop.stream_post import trailer_body
+from lambdaloop.streaming import HttpResponse, ResponseStream
 from lambdaloop.transport import Response
 from lambdaloop.upload import ResponseTooLargeError, StreamBrokenError, StreamUpload
 

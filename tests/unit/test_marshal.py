@@ -5,10 +5,13 @@ from __future__ import annotations
 import collections
 import decimal
 import math
+import sys
 from typing import Any
 
 import pytest
 import simplejson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lambdaloop.errors import FaultError
 from lambdaloop.marshal import marshal_result, to_json, unmarshal_event
@@ -58,10 +61,14 @@ def test_non_finite_numbers_become_null_not_invalid_json(value: Any, expected: b
     simplejson.loads(body, allow_nan=False)  # valid JSON, unlike awslambdaric's NaN
 
 
-def test_namedtuple_is_an_array_whatever_sits_beside_it() -> None:
+def test_namedtuple_is_an_object_as_simplejson_writes_it_whatever_sits_beside_it() -> None:
     point = collections.namedtuple("point", "x y")
-    assert marshal_result(point(1, 2))[0] == b"[1, 2]"
-    assert marshal_result([point(1, 2), decimal.Decimal("1.5")])[0] == b"[[1, 2], 1.5]"
+    assert marshal_result(point(1, 2))[0] == b'{"x": 1, "y": 2}'
+    assert marshal_result([point(1, 2), decimal.Decimal("1.5")])[0] == b'[{"x": 1, "y": 2}, 1.5]'
+    assert marshal_result({"p": [point(point(1, 2), (3, 4))]})[0] == b'{"p": [{"x": {"x": 1, "y": 2}, "y": [3, 4]}]}'
+    assert marshal_result([point(float("nan"), 1)])[0] == b'[{"x": null, "y": 1}]'
+    assert marshal_result(sys.version_info[:2])[0] == b"[%d, %d]" % sys.version_info[:2]  # a plain tuple
+    assert marshal_result(sys.version_info)[0].startswith(b"[")  # a struct sequence: no _asdict, an array
 
 
 @pytest.mark.parametrize(
@@ -121,3 +128,31 @@ def test_bad_json_event_is_an_unmarshal_error_with_simplejsons_message(body: byt
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "text/plain", None])
 def test_other_content_types_reach_the_handler_as_bytes(content_type: str | None) -> None:
     assert unmarshal_event(b'{"a":1}', content_type) == b'{"a":1}'
+
+
+_Point = collections.namedtuple("_Point", "x y")
+_Row = collections.namedtuple("_Row", ["id", "tags", "extra"])
+_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+)
+_values = st.recursive(
+    _leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        st.tuples(inner, inner).map(lambda xy: _Point(*xy)),
+        st.tuples(inner, st.lists(inner, max_size=3), inner).map(lambda fields: _Row(*fields)),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_values)
+def test_results_are_awslambdarics_bytes_namedtuples_included(value: Any) -> None:
+    assert marshal_result(value)[0] == awslambdaric_bytes(value)

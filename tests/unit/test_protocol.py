@@ -76,13 +76,14 @@ def test_next_request_bytes() -> None:
 
 
 def test_response_request_matches_awslambdarics_header_order() -> None:
-    data = protocol.response_request("h:1", "ua", "rid-2", b'{"a": 1}', "application/json", "inv-1")
+    body = b'{"a": 1}'
+    data = protocol.response_head("h:1", "ua", "rid-2", len(body), "application/json", "inv-1") + body
     assert data == (
         b"POST /2018-06-01/runtime/invocation/rid-2/response HTTP/1.1\r\nHost: h:1\r\nAccept: */*\r\n"
         b"content-type: application/json\r\nUser-Agent: ua\r\nlambda-runtime-invocation-id: inv-1\r\n"
         b'content-length: 8\r\n\r\n{"a": 1}'
     )
-    without_id = protocol.response_request("h:1", "ua", "rid-2", b"x", "application/unknown", None)
+    without_id = protocol.response_head("h:1", "ua", "rid-2", 1, "application/unknown", None) + b"x"
     assert b"invocation-id" not in without_id and b"content-type: application/unknown" in without_id
 
 

@@ -87,10 +87,6 @@ class Registry:
     def any_registered(self) -> bool:
         return bool(self.by_id)
 
-    @property
-    def has_external(self) -> bool:
-        return any(not e.internal for e in self.by_id.values())
-
     def all_waiting(self) -> bool:
         """The platform holds an invoke until every registered extension sits in /event/next."""
         return all(e.waiting or e.error_type for e in self.by_id.values())

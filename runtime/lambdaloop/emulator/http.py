@@ -75,9 +75,6 @@ class Headers:
     def __len__(self) -> int:
         return len(self.items)
 
-    def lower_dict(self) -> dict[str, str]:
-        return dict(self._index)
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Headers) and self.items == other.items
 

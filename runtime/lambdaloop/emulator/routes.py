@@ -8,7 +8,7 @@ route maps to ``None`` and the server answers 404, as RAPID does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from lambdaloop import protocol
 
@@ -52,7 +52,9 @@ def runtime_route(method: str, path: str) -> Route | None:
     if method == "POST" and path.startswith(_INVOCATION_PREFIX):
         request_id, sep, action = path[len(_INVOCATION_PREFIX) :].rpartition("/")
         if sep and request_id and "/" not in request_id and action in ("response", "error"):
-            return Route(action, unquote(request_id))
+            # The emulator keeps header bytes as latin-1 text; the runtime percent-encodes the
+            # exact bytes it was sent, so the id decodes back to the same text.
+            return Route(action, unquote_to_bytes(request_id).decode("latin-1"))
     return None
 
 

@@ -407,7 +407,7 @@ class Sandbox:
                 settle_end = time.monotonic() + 1.0
                 while runtime.alive and not self._runtime_parked() and time.monotonic() < settle_end:
                     await asyncio.wait(
-                        [self.changed.wait(), runtime.exited],  # type: ignore[list-item]
+                        [self.changed.wait(), runtime.exited],  # type: ignore[type-var]
                         timeout=settle_end - time.monotonic(),
                         return_when=asyncio.FIRST_COMPLETED,
                     )
@@ -433,7 +433,7 @@ class Sandbox:
 
             while not settled() and time.monotonic() < budget_end and any(c.alive for c in live):
                 await asyncio.wait(
-                    [self.changed.wait(), *(c.exited for c in live)],  # type: ignore[list-item]
+                    [self.changed.wait(), *(c.exited for c in live)],  # type: ignore[type-var]
                     timeout=budget_end - time.monotonic(),
                     return_when=asyncio.FIRST_COMPLETED,
                 )

@@ -144,7 +144,7 @@ class Extension:
             self.telemetry = TelemetryOptions(callback, types or DEFAULT_TYPES, buffering, port, host, schema_version)
             return callback
 
-        return decorate if func is None else decorate(func)  # type: ignore[arg-type]
+        return decorate if func is None else decorate(func)
 
     def registered_events(self) -> tuple[str, ...]:
         """Explicit ``events``, else INVOKE if there is an invoke handler, and always SHUTDOWN:

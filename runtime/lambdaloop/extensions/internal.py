@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, TypeVar
 
-    from ..loop import Runtime
     from .events import InvokeEvent
 
     F = TypeVar("F", bound=Callable[..., Any])
@@ -68,6 +67,8 @@ _MODULES_IMPORTED = False
 
 
 class InternalExtension:
+    name: str
+
     """An extension living in the runtime process. By default it registers for no events:
     ``lambdaloop.hooks`` already calls you at the start and end of each invocation, with the
     event and context, which the platform's INVOKE event does not carry. Give ``on_invoke``
@@ -108,18 +109,12 @@ def declared() -> list[InternalExtension]:
     return list(_DECLARED)
 
 
-def _import_modules(runtime: Runtime, names: list[str]) -> None:
+def _import_modules(names: list[str]) -> None:
+    # An import error propagates: a configured extension that cannot load is a deployment
+    # error, and the loop fails init for it loudly, as for a handler that cannot load.
     for name in names:
         before = len(_DECLARED)
-        try:
-            __import__(name)
-        except Exception as exc:
-            # A configured extension that cannot load is a deployment error: fail init
-            # loudly (the platform shows it), as a handler that cannot load does.
-            from ..errors import report_exception
-
-            hooks.run(hooks.ON_INIT_ERROR, exc)
-            runtime.fail_init(report_exception(exc, ""), 1)
+        __import__(name)
         if len(_DECLARED) == before:
             InternalExtension(name.replace(".", "-"))
 
@@ -159,32 +154,34 @@ def _wait_for_events(client: ExtensionsClient, ext: InternalExtension) -> None:
             sys.stderr.write(f"lambdaloop: internal extension {ext.name!r} on_invoke raised {exc!r}\n")
 
 
-def import_extension_modules(runtime: Runtime) -> None:
+def import_extension_modules() -> None:
     """Import the ``LAMBDALOOP_EXTENSIONS`` modules. ``Runtime.start`` calls this before the
     handler's module is imported, so an APM agent listed there can instrument the libraries
-    and clients that module creates at import time."""
+    and clients that module creates at import time. An import error propagates."""
     global _MODULES_IMPORTED
     if _MODULES_IMPORTED:
         return
     _MODULES_IMPORTED = True
     modules = [name.strip() for name in os.environ.get(MODULES_ENV, "").split(",") if name.strip()]
     if modules:
-        _import_modules(runtime, modules)
+        _import_modules(modules)
 
 
-def start_internal_extensions(runtime: Runtime) -> None:
-    """Called once by ``Runtime.start`` at the end of init, before the first ``/next``."""
+def start_internal_extensions(address: str, quiet_conflicts: bool = False) -> None:
+    """Called once by ``Runtime.start`` at the end of init, before the first ``/next``, with
+    the Runtime API's address. ``quiet_conflicts``: one of several worker processes, where only
+    the first registration of a name succeeds and the rest are expected refusals."""
     global _STARTED
     if _STARTED:
         return
     environ = os.environ
-    import_extension_modules(runtime)  # already done by Runtime.start; kept for direct callers
+    import_extension_modules()  # already done by Runtime.start; kept for direct callers
     want_sigterm = environ.get(SIGTERM_ENV, "1") != "0"
     if not _DECLARED and want_sigterm:
         InternalExtension(SIGTERM_EXTENSION)
     _STARTED = True
     for ext in _DECLARED:
-        client = _register(runtime.host, ext, quiet_conflict=runtime.concurrent)
+        client = _register(address, ext, quiet_conflict=quiet_conflicts)
         if client is not None:
             _thread.start_new_thread(_wait_for_events, (client, ext))
     if want_sigterm:

@@ -175,7 +175,9 @@ class Listener:
     def _accept(self) -> None:
         while not self._closed:
             try:
-                conn, _addr = self._server._accept()
+                # The C socket's accept (a bare fd): the public wrapper lives in ``socket``,
+                # whose import costs ``enum``.
+                conn, _addr = self._server._accept()  # type: ignore[attr-defined]
             except OSError:
                 return
             _thread.start_new_thread(self._serve, (conn,))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import _signal
 import _thread
-import os
 import sys
 import time
 
@@ -24,7 +23,7 @@ from .. import hooks
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from types import FrameType
     from typing import Any
 
@@ -34,7 +33,7 @@ BUDGET_ENV = "LAMBDALOOP_SHUTDOWN_BUDGET_MS"
 DEFAULT_BUDGET_MS = 400
 
 
-def budget_ms(environ: dict[str, str] | os._Environ[str]) -> int:
+def budget_ms(environ: Mapping[str, str]) -> int:
     raw = environ.get(BUDGET_ENV, "")
     return int(raw) if raw.isdigit() else DEFAULT_BUDGET_MS
 
@@ -85,7 +84,7 @@ class GracefulShutdown:
         raise SystemExit(0)
 
 
-def install(environ: dict[str, str] | os._Environ[str]) -> GracefulShutdown:
+def install(environ: Mapping[str, str]) -> GracefulShutdown:
     previous = _signal.getsignal(_signal.SIGTERM)
     if isinstance(previous, GracefulShutdown):
         return previous  # started twice (tests, embedding): keep the one chain

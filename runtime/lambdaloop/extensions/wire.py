@@ -8,6 +8,7 @@ parsed, because the runtime's start-up path (registering its SIGTERM extension) 
 
 from __future__ import annotations
 
+from .. import protocol
 from .events import (
     EVENT_TYPES,
     INVOKE,
@@ -40,15 +41,12 @@ MAX_NAME_LENGTH = 256  # generous; RAPID itself only refuses names it cannot pla
 
 
 def head(method: str, path: str, host: str, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
-    """A whole HTTP/1.1 request. Header values must be one latin-1 line each."""
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    """A whole HTTP/1.1 request (the Runtime API's head builder, plus Content-Length and the
+    body). Header values come from users here (names, identifiers): one line each or refused."""
     for name, value in headers:
         if "\r" in value or "\n" in value:
             raise ValueError(f"header {name} must be one line: {value!r}")
-        lines.append(f"{name}: {value}")
-    lines.append(f"Content-Length: {len(body)}")
-    lines.append("\r\n")
-    return "\r\n".join(lines).encode("latin-1") + body
+    return protocol.request_head(method, path, host, [*headers, ("Content-Length", str(len(body)))]) + body
 
 
 def check_name(name: str) -> str:

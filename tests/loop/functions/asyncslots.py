@@ -1,0 +1,51 @@
+"""Async handlers for the concurrent (Lambda Managed Instances) tests: each reports what it saw
+of its own invocation, from its task, from tasks it starts and from a worker thread."""
+
+import asyncio
+import logging
+import os
+import sys
+import time
+
+import lambdaloop
+
+log = logging.getLogger("asyncslots")
+
+
+async def _from_task(tag: str) -> str:
+    await asyncio.sleep(0.01)
+    log.info("%s from-task", tag)
+    return lambdaloop.trace_id() or ""
+
+
+def _from_thread(tag: str) -> str:
+    log.info("%s from-thread", tag)
+    return lambdaloop.trace_id() or ""
+
+
+async def handler(event, context):
+    tag = event.get("tag", context.aws_request_id)
+    started = time.time()
+    log.info("%s before-await", tag)
+    await asyncio.sleep(float(event.get("sleep", 0.3)))
+    log.info("%s after-await", tag)
+    from_task = await asyncio.create_task(_from_task(tag))
+    from_thread = await asyncio.to_thread(_from_thread, tag)
+    if event.get("exit") is not None:
+        sys.exit(event["exit"])
+    if event.get("block"):
+        time.sleep(float(event["block"]))  # blocks the event loop: the watchdog's case
+    return {
+        "request_id": context.aws_request_id,
+        "trace": lambdaloop.trace_id(),
+        "trace_in_task": from_task,
+        "trace_in_thread": from_thread,
+        "env_trace": os.environ.get("_X_AMZN_TRACE_ID"),
+        "pid": os.getpid(),
+        "start": started,
+        "end": time.time(),
+    }
+
+
+def sync_handler(event, context):
+    return {"pid": os.getpid(), "request_id": context.aws_request_id}
