@@ -11,7 +11,8 @@ Layout of each zip (extracted by Lambda to /opt):
     python/lambdaloop/...                      the pure-Python runtime, once for every version;
         __pycache__/*.cpython-3XY.pyc          its bytecode per version (PEP 3147 names side by side)
     python/lambdaloop-V.dist-info/METADATA     so importlib.metadata sees the version
-    python/lib/python3.X/site-packages/...     orjson, simplejson, uvloop: compiled, per version
+    python/lib/python3.X/site-packages/...     orjson, simplejson, uvloop: compiled, per version;
+                                               snapshot_restore_py (SnapStart hooks' API), pure
 
 Why this layout: both folders are where AWS's managed runtime (and lambdaloop's bootstrap, which
 mirrors it) looks, so the function can `import lambdaloop` (hooks, streaming) on every route; the
@@ -110,8 +111,9 @@ def platform_args(arch: str, version: str) -> list[str]:
 def wheels_present(directory: Path, arch: str, version: str) -> bool:
     tag = "cp" + version.replace(".", "")
     for name, ver in pinned():
-        pattern = f"{name.replace('-', '_')}-{ver}-{tag}-*{ARCHES[arch]}*.whl"
-        if not glob.glob(str(directory / pattern)):
+        stem = f"{name.replace('-', '_')}-{ver}"
+        compiled = glob.glob(str(directory / f"{stem}-{tag}-*{ARCHES[arch]}*.whl"))
+        if not compiled and not glob.glob(str(directory / f"{stem}-py3-none-any.whl")):  # or pure Python
             return False
     return True
 
@@ -381,7 +383,7 @@ def relock() -> None:
     header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
     body = ""
     for name, ver in pinned():
-        digests = sorted(hashes[name.lower()])
+        digests = sorted(set(hashes[name.lower()]))  # a pure-Python wheel serves every target
         body += f"{name}=={ver} \\\n" + " \\\n".join(f"    --hash=sha256:{d}" for d in digests) + "\n"
     REQUIREMENTS.write_text(header + body)
     log(f"re-pinned {REQUIREMENTS}")

@@ -16,7 +16,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "runtime" / "lambdaloop"
 # Tools for developers, never loaded by the runtime (nor shipped in the layer or the image).
-TOOLING = ("lambdaloop.emulator", "lambdaloop.cli", "lambdaloop.pytest_plugin", "lambdaloop.rie")
+TOOLING = (
+    "lambdaloop.emulator",
+    "lambdaloop.cli",
+    "lambdaloop.durable_driver",
+    "lambdaloop.pytest_plugin",
+    "lambdaloop.rie",
+)
 BEGIN = "<!-- import-graph: begin (python tests/import_graph.py) -->"
 END = "<!-- import-graph: end -->"
 

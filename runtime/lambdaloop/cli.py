@@ -4,6 +4,7 @@
     lambdaloop invoke app.stream --stream --event '{"n": 3}'
     lambdaloop serve app.handler --port 9000          # then curl the RIE's invoke URL
     lambdaloop invoke app.handler --rie auto          # the same through AWS's RIE binary
+    lambdaloop invoke app.handler --durable           # a whole durable execution, replays and all
     lambdaloop events                                 # the sample events by name
 
 ``python -m lambdaloop HANDLER`` is not this: it is the runtime itself (the drop-in for
@@ -156,6 +157,8 @@ def _report_error(result: InvokeResult) -> int:
 def cmd_invoke(args: argparse.Namespace) -> int:
     event = load_event(args.event)
     config = build_config(args)
+    if args.durable:
+        return _invoke_durable(args, config, event)
     if args.rie:
         from lambdaloop.emulator.rie_backend import RieProcess
 
@@ -178,6 +181,47 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         result = _send(emulator.invoke_address, args, event)
         emulator.wait_idle()
     return _report_error(result)
+
+
+def _invoke_durable(args: argparse.Namespace, config: EmulatorConfig, event: bytes) -> int:
+    """The event starts a durable execution on AWS's local durable service; the service
+    invokes the handler through the emulator until the execution ends."""
+    from lambdaloop import durable_driver
+
+    if args.rie or args.stream:
+        raise UsageError("--durable runs on the built-in emulator, without --rie or --stream")
+    missing = durable_driver.missing_packages()
+    if missing:
+        raise UsageError(f"--durable needs {' and '.join(missing)} (pip install {' '.join(missing)})")
+    from lambdaloop.emulator.app import BackgroundEmulator, print_to
+
+    def start_function(extra_env: dict[str, str]) -> BackgroundEmulator:
+        config.env.update(extra_env)
+        emulator = BackgroundEmulator(config, print_to("stderr"))
+        emulator.start()
+        return emulator
+
+    outcome, service_output = durable_driver.drive(
+        {**os.environ, **config.env},
+        start_function,
+        event,
+        skip_waits=args.skip_waits,
+        invocation_timeout_s=config.timeout_s,
+        execution_timeout_s=args.execution_timeout,
+        err=sys.stderr,
+    )
+    if outcome.status == "SUCCEEDED":
+        _write_out((outcome.result or "null").encode(), newline=True)
+        return 0
+    error = outcome.error or {}
+    reason = f"{error.get('ErrorType', '')}: {error.get('ErrorMessage', '')}".strip(": ")
+    because = f" ({reason})" if reason else ""
+    print(f"lambdaloop: the durable execution ended {outcome.status}{because}", file=sys.stderr)
+    if "Invalid invocation output" in reason:
+        print("lambdaloop: is the handler decorated with @durable_execution?", file=sys.stderr)
+    if outcome.error is None and service_output.strip():  # no recorded reason: the service may know
+        print(f"lambdaloop: the durable service said:\n{service_output.rstrip()}", file=sys.stderr)
+    return 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -275,6 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--request-id", help="request id (X-Amzn-RequestId)")
     invoke.add_argument("--trace-id", help="X-Ray trace header (X-Amzn-Trace-Id)")
     invoke.add_argument("--client-context", help="client context JSON (sent base64-encoded)")
+    invoke.add_argument(
+        "--durable",
+        action="store_true",
+        help="start a durable execution with the event and run it to its end on AWS's local durable service, "
+        "printing each operation (needs aws-durable-execution-sdk-python-testing)",
+    )
+    invoke.add_argument("--skip-waits", action="store_true", help="with --durable: waits and retry delays end at once")
+    invoke.add_argument(
+        "--execution-timeout", type=int, default=900, help="with --durable: execution timeout in seconds (default 900)"
+    )
     serve = sub.add_parser("serve", help="keep the emulator up on the RIE's invoke API")
     _common(serve)
     serve.add_argument("--port", type=int, default=9000, help="invoke API port on 127.0.0.1 (default 9000)")

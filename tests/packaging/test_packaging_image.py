@@ -154,6 +154,7 @@ def test_entrypoint_and_runtime_bootstrap_on_the_host(
     assert out["executable"] == "/var/lang/bin/python3"
     assert out["handler_env"] == "app.handler"  # exported by the entry script
     assert out["deps"]["uvloop"] == "/var/runtime/uvloop/__init__.py"
+    assert out["deps"]["snapshot_restore_py"] == "/var/runtime/snapshot_restore_py.py"  # SnapStart hooks' API
     if wrapper:
         assert out["chain_record"] == "/var/lang/bin/python3 /var/runtime/bootstrap.py"
         assert "image-wrapper ran with" in stderr
@@ -227,3 +228,4 @@ def test_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_pat
     assert out["executable"] == "/var/lang/bin/python3"
     assert (out["task_writable"], out["tmp_writable"]) == (False, True)
     assert out["deps"]["orjson"] == "/var/runtime/orjson/__init__.py"
+    assert out["deps"]["snapshot_restore_py"] == "/var/runtime/snapshot_restore_py.py"

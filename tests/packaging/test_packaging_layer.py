@@ -145,7 +145,7 @@ def test_layer_build_is_reproducible_and_well_formed(
                 assert mode == 0o644, name
         for version in VERSIONS:
             site = f"python/lib/python{version}/site-packages/"
-            for package in ("orjson/", "simplejson/", "uvloop/"):
+            for package in ("orjson/", "simplejson/", "uvloop/", "snapshot_restore_py.py"):
                 assert any(n.startswith(site + package) for n in names), site + package
         assert "python/lambdaloop/loop.py" in names
         assert not any(n.endswith((".pyx", ".c", "/REQUESTED", ".part")) for n in names)
@@ -204,6 +204,8 @@ def test_exec_wrapper_on_the_managed_runtime(
         "orjson": f"{site}/orjson/__init__.py",
         "simplejson": f"{site}/simplejson/__init__.py",
         "uvloop": f"{site}/uvloop/__init__.py",
+        # The layer's copy (first on AWS's sys.path); the one AWS's runtime has is further down.
+        "snapshot_restore_py": f"{site}/snapshot_restore_py.py",
     }
     assert out["simplejson_speedups"] is True  # the manylinux C extension loaded
     # AWS's sys.path order: task root, the layer's site-packages, /opt/python, AWS's site-packages.
@@ -280,6 +282,8 @@ def test_provided_runtime_runs_opt_bootstrap_with_python_from_path(layer_zip: Pa
     assert out["argv"] == ["/opt/bootstrap"]  # the RIE found the layer's bootstrap by itself
     assert os.path.realpath(out["executable"]) == os.path.realpath(system_python)
     assert out["deps"]["orjson"].startswith(f"/opt/python/lib/python{version}/site-packages/")
+    # provided.al2023 has no snapshot_restore_py of its own: SnapStart functions import the layer's.
+    assert out["deps"]["snapshot_restore_py"] == f"/opt/python/lib/python{version}/site-packages/snapshot_restore_py.py"
 
 
 @needs_namespace

@@ -36,7 +36,10 @@ def print_to(stream_name: str) -> Echo:
 
     def echo(source: str, line: str) -> None:
         stream = sys.stdout if stream_name == "stdout" else sys.stderr
-        print(line, file=stream, flush=True)
+        # One write per line: print() writes the text and the newline separately, and a line
+        # another thread prints (the CLI's own reports) could land between them.
+        stream.write(line + "\n")
+        stream.flush()
 
     return echo
 

@@ -34,9 +34,15 @@ def report(event: dict[str, Any]) -> dict[str, Any]:
     if event.get("deps"):
         import orjson
         import simplejson
+        import snapshot_restore_py
         import uvloop
 
-        out["deps"] = {"orjson": orjson.__file__, "simplejson": simplejson.__file__, "uvloop": uvloop.__file__}
+        out["deps"] = {
+            "orjson": orjson.__file__,
+            "simplejson": simplejson.__file__,
+            "uvloop": uvloop.__file__,
+            "snapshot_restore_py": snapshot_restore_py.__file__,
+        }
         out["simplejson_speedups"] = simplejson._import_c_make_encoder() is not None
     return out
 
