@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from . import protocol
-from .marshal import json_bytes, to_json
+from .runtime_client import error_request
 from .transport import (
     CHUNKED,
     LENGTH,
@@ -132,16 +132,7 @@ class AsyncRuntimeClient:
         return protocol.judge_post(response.status, response.body, f"/response for {invocation.request_id}")
 
     async def fail(self, invocation: Invocation, report: ErrorReport) -> PostOutcome:
-        request = protocol.error_request(
-            self.host,
-            self.user_agent,
-            invocation.request_id,
-            json_bytes(report.body),
-            report.error_type,
-            to_json(report.xray_cause, ascii_only=True),
-            invocation.invocation_id,
-        )
-        response = await self.connection.request(request)
+        response = await self.connection.request(error_request(self.host, self.user_agent, invocation, report))
         return protocol.judge_post(response.status, response.body, f"/error for {invocation.request_id}")
 
     def reset(self) -> None:

@@ -32,6 +32,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 class FaultError(Exception):
     """A failure of the runtime's own contract (bad handler, bad JSON), not of user code."""
 
+    runtime_fault = True  # what hooks.notify_error looks for (hooks does not import this module)
+
     def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:
         super().__init__(message)
         self.error_type = error_type

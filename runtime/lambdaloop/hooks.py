@@ -91,6 +91,13 @@ def after_fork(func: F) -> F:
     return func
 
 
+def notify_error(exc: BaseException, event: Any, context: Any) -> None:
+    """``on_error`` hooks hear of an exception the user's code raised (not of the runtime's own
+    faults, such as a bad event, nor of a sys.exit)."""
+    if ON_ERROR and isinstance(exc, Exception) and not getattr(exc, "runtime_fault", False):
+        run(ON_ERROR, exc, event, context)
+
+
 def run(hooks: list[Callable[..., Any]], *args: Any) -> None:
     """Call each hook; report and swallow whatever they raise, SystemExit included: a hook
     never decides an invocation's fate, nor the process's."""

@@ -180,8 +180,8 @@ class SlotServer:
             report, must_exit = classify(exc, request_id)
             if must_exit and isinstance(exc, SystemExit):
                 exiting = exc
-            elif hooks.ON_ERROR and isinstance(exc, Exception) and not isinstance(exc, FaultError):
-                hooks.run(hooks.ON_ERROR, exc, event, context)
+            else:
+                hooks.notify_error(exc, event, context)
         if report is not None:
             self.log_error(report)
             await self._post(client.fail(invocation, report), f"/error for {request_id}")

@@ -314,8 +314,7 @@ class Runtime:
                 self.post_error(invocation, report)
                 self._end_in_flight()
                 raise
-            if hooks.ON_ERROR and isinstance(exc, Exception) and not isinstance(exc, FaultError):
-                hooks.run(hooks.ON_ERROR, exc, event, context)
+            hooks.notify_error(exc, event, context)
         # Posting stays outside the try: a failed post must never be reported as the
         # handler's error (that would be a second outcome for one invocation).
         if report is not None:

@@ -33,6 +33,20 @@ def user_agent() -> str:
     return f"lambdaloop/{__version__} (python/{v.major}.{v.minor}.{v.micro})"
 
 
+def error_request(host: str, user_agent: str, invocation: Invocation, report: ErrorReport) -> bytes:
+    """The /error request for ``report`` (the X-Ray cause as ASCII-only JSON: a header is one
+    line). Shared with the asyncio client."""
+    return protocol.error_request(
+        host,
+        user_agent,
+        invocation.request_id,
+        json_bytes(report.body),
+        report.error_type,
+        to_json(report.xray_cause, ascii_only=True),
+        invocation.invocation_id,
+    )
+
+
 class RuntimeClient:
     __slots__ = ("_next_request", "connection", "host", "user_agent")
 
@@ -59,18 +73,8 @@ class RuntimeClient:
         return protocol.judge_post(response.status, response.body, f"/response for {invocation.request_id}")
 
     def fail(self, invocation: Invocation, report: ErrorReport) -> PostOutcome:
-        """Post an invocation's error: its body, its error type, and the X-Ray cause (ASCII-only
-        JSON, since a header is one line)."""
-        request = protocol.error_request(
-            self.host,
-            self.user_agent,
-            invocation.request_id,
-            json_bytes(report.body),
-            report.error_type,
-            to_json(report.xray_cause, ascii_only=True),
-            invocation.invocation_id,
-        )
-        response = self.connection.request(request)
+        """Post an invocation's error: its body, its error type, and the X-Ray cause."""
+        response = self.connection.request(error_request(self.host, self.user_agent, invocation, report))
         return protocol.judge_post(response.status, response.body, f"/error for {invocation.request_id}")
 
     def init_error(self, report: ErrorReport, error_type: str | None = None) -> PostOutcome:

@@ -12,7 +12,7 @@ that is the loop's exit policy.
 from __future__ import annotations
 
 from . import hooks, protocol
-from .errors import ErrorReport, FaultError, classify, make_error_body, report_exception
+from .errors import ErrorReport, classify, make_error_body, report_exception
 from .hooks import Outcome
 from .marshal import json_bytes
 from .streaming import ResponseStream, pump
@@ -76,8 +76,8 @@ def post_stream(
         report, must_exit = classify(exc, request_id)
         if must_exit and isinstance(exc, SystemExit):
             exiting = exc
-        elif hooks.ON_ERROR and isinstance(exc, Exception) and not isinstance(exc, FaultError):
-            hooks.run(hooks.ON_ERROR, exc, event, context)
+        else:
+            hooks.notify_error(exc, event, context)
     if response.limit_error is not None and exiting is None:
         report = _limit_report(response.limit_error, request_id)
     result = _conclude(client, invocation, response, report, stream, post_error, log_error)
