@@ -120,3 +120,16 @@ def test_a_sync_handler_still_gets_one_process_per_invocation(run) -> None:  # n
     answers = posts(api, 4)
     assert all(action == "response" for action, _ in answers.values())
     assert wait_for(lambda: len(children(runtime.pid)) == 4)
+
+
+def test_opentelemetry_picks_up_each_invocations_trace_id(run) -> None:  # noqa: F811
+    pytest.importorskip("opentelemetry.propagators.aws", reason="the compat extra (./dev installs it) is not installed")
+    roots = [f"5759e988bd862e3fe1be46a99427{i:04x}" for i in range(4)]
+    events = [
+        event(f"o{i}", Lambda_Runtime_Trace_Id=f"Root=1-{r[:8]}-{r[8:]};Parent={i + 1:016x};Sampled=1")
+        for i, r in enumerate(roots)
+    ]
+    api, _ = run(events, "asyncslots.otel_trace", env=dict(LMI_ENV, AWS_LAMBDA_MAX_CONCURRENCY="4"))
+    answers = posts(api, 4)
+    for i, root in enumerate(roots):
+        assert answers[f"o{i}"][1] == {"trace_id": root, "parent_id": f"{i + 1:016x}"}

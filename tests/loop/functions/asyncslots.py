@@ -49,3 +49,14 @@ async def handler(event, context):
 
 def sync_handler(event, context):
     return {"pid": os.getpid(), "request_id": context.aws_request_id}
+
+
+async def otel_trace(event, context):
+    """The README's recipe: OpenTelemetry's X-Ray propagator reads this invocation's trace id."""
+    from opentelemetry import trace
+    from opentelemetry.propagators.aws import AwsXRayPropagator
+
+    await asyncio.sleep(0.05)
+    carrier = {"X-Amzn-Trace-Id": lambdaloop.trace_id()}
+    span_context = trace.get_current_span(AwsXRayPropagator().extract(carrier)).get_span_context()
+    return {"trace_id": f"{span_context.trace_id:032x}", "parent_id": f"{span_context.span_id:016x}"}
