@@ -33,7 +33,7 @@ _MIN_BUFFER = 1024
 class TraceEnvironment:
     """Sets and clears one environment variable per invocation, leak-free after a warm-up."""
 
-    __slots__ = ("_buffers", "_c", "_environ", "_plain_sets", "_retired", "_turn")
+    __slots__ = ("_buffers", "_c", "_environ", "_last", "_plain_sets", "_retired", "_turn")
 
     def __init__(self, environ: MutableMapping[str, str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
@@ -42,6 +42,7 @@ class TraceEnvironment:
         self._buffers: list[Any] = [None, None]
         self._retired: list[Any] = []
         self._turn = 0
+        self._last: bytes | None = None  # what the in-place path last set, as os.environ holds it
 
     def set(self, value: str | None) -> None:
         """The variable for this invocation: ``value``, or absent when None."""
@@ -73,10 +74,14 @@ class TraceEnvironment:
         ctypes, putenv, unsetenv, data = self._c
         key = TRACE_ENV.encode()
         if value is None:
-            unsetenv(key)
-            data.pop(key, None)
+            if self._last is not None or key in data:
+                unsetenv(key)
+                data.pop(key, None)
+                self._last = None
             return
         raw = os.fsencode(value)
+        if raw == self._last and data.get(key) is self._last:
+            return  # the same value, still ours (nobody set the variable since): nothing to do
         entry = key + b"=" + raw + b"\0"
         self._turn ^= 1
         buffer = self._buffers[self._turn]
@@ -88,4 +93,4 @@ class TraceEnvironment:
             buffer = self._buffers[self._turn] = ctypes.create_string_buffer(max(_MIN_BUFFER, 2 * len(entry)))
         ctypes.memmove(buffer, entry, len(entry))
         putenv(ctypes.addressof(buffer))
-        data[key] = raw
+        data[key] = self._last = raw

@@ -281,11 +281,12 @@ def body_framing(status: int, headers: dict[str, str]) -> tuple[str, int]:
 
 def _content_length(text: str) -> int:
     # 1*DIGIT (RFC 9110 8.6), bounded before anything is allocated for it.
-    if not text or not text.isascii() or not text.isdigit():
+    if not text.isdigit() or not text.isascii():  # "" is not digits either
         raise TransportError(f"bad Content-Length {text[:40]!r}")
-    if len(text) > 12 or int(text) > MAX_BODY:
+    length = int(text) if len(text) <= 12 else MAX_BODY + 1
+    if length > MAX_BODY:
         raise TransportError(f"Content-Length {text[:40]} is larger than {MAX_BODY} bytes")
-    return int(text)
+    return length
 
 
 def chunk_size(line: bytes) -> int:
