@@ -211,6 +211,9 @@ def test_exec_wrapper_on_the_managed_runtime(
     assert out["pythonpath"] == "/var/runtime"  # what AWS's bootstrap.py leaves for child processes
     assert again["lambdaloop"] == out["lambdaloop"]
     assert "AWS-RUNTIME-STANDIN" not in logs
+    # Every cold start's stderr lands in the function's logs: nothing from Python itself there
+    # (the polyglot bootstrap's sh half once made 3.12+ print a SyntaxWarning on each start).
+    assert "Warning:" not in logs and "Traceback" not in logs, logs
 
 
 @needs_namespace
