@@ -5,7 +5,7 @@
 
 The Dockerfile's BASE is made here when missing: `debootstrap --variant=minbase` of a Debian suite
 with python3 (bookworm: 3.11, trixie: 3.13) and ca-certificates, imported with `podman import`
-(design/packaging.md section 4: public.ecr.aws and Docker Hub are out of reach on this machine kind).
+(public.ecr.aws and Docker Hub may be out of reach, as on the machines this was built on).
 With a registry, pass --base python:3.13-slim-bookworm instead.
 
 Needs root, podman, runc, debootstrap (Debian packages: `apt-get install podman buildah runc

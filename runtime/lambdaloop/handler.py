@@ -1,5 +1,5 @@
 """Resolve a handler string (``module.func``, ``pkg/sub/mod.func``) exactly as awslambdaric
-does, with its error types and messages (``shared/design/awslambdaric.md`` §2)."""
+does, with its error types and messages (awslambdaric 4.2.2's ``bootstrap._get_handler``)."""
 
 from __future__ import annotations
 

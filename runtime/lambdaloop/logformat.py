@@ -1,7 +1,7 @@
 """The ``logging`` side of function logs: formatters, the root handler, the request-id filter.
 
 Loaded only once ``logging`` itself has been imported (see ``logs.install_when_imported``).
-Output follows awslambdaric 4.2.2 (``shared/design/awslambdaric.md`` §5) except for the two
+Output follows awslambdaric 4.2.2 (its ``bootstrap`` log formatters, observed) except for the two
 documented fixes: JSON timestamps with milliseconds, and text tracebacks ending in "\\n".
 """
 
