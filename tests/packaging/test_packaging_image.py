@@ -153,6 +153,7 @@ def test_entrypoint_and_runtime_bootstrap_on_the_host(
     assert out["awslambdaric_loaded"] is False
     assert out["executable"] == "/var/lang/bin/python3"
     assert out["handler_env"] == "app.handler"  # exported by the entry script
+    assert out["execution_env"].startswith("AWS_Lambda_python3")  # the version goes in at image build
     assert out["deps"]["uvloop"] == "/var/runtime/uvloop/__init__.py"
     if wrapper:
         assert out["chain_record"] == "/var/lang/bin/python3 /var/runtime/bootstrap.py"
@@ -227,3 +228,9 @@ def test_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_pat
     assert out["executable"] == "/var/lang/bin/python3"
     assert (out["task_writable"], out["tmp_writable"]) == (False, True)
     assert out["deps"]["orjson"] == "/var/runtime/orjson/__init__.py"
+    # As AWS's python images (and a managed runtime) set it; the RIE passes it on.
+    assert out["execution_env"] == f"AWS_Lambda_python{out['version']}"
+    # The runtime only (layer/runtime-files.txt): no tooling in /var/runtime/lambdaloop.
+    assert "loop.py" in out["shipped"]
+    for tooling in ("cli.py", "pytest_plugin.py", "rie.py", "emulator", "events"):
+        assert tooling not in out["shipped"], out["shipped"]
