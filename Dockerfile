@@ -22,8 +22,14 @@ RUN if ! python3 -m pip --version >/dev/null 2>&1 || ! command -v strip >/dev/nu
         apt-get update && apt-get install -y --no-install-recommends python3-pip binutils \
         && rm -rf /var/lib/apt/lists/*; \
     fi
-COPY layer/requirements.txt /build/requirements.txt
-COPY runtime/lambdaloop /var/runtime/lambdaloop
+COPY layer/requirements.txt layer/runtime-files.txt /build/
+# The whole package in the build stage (its rie.py fetches the RIE below); of it, /var/runtime
+# gets the runtime only: the files layer/runtime-files.txt lists (no emulator, CLI, pytest
+# plugin, sample events or RIE downloader in production).
+COPY runtime/lambdaloop /build/src/lambdaloop
+RUN mkdir -p /var/runtime/lambdaloop \
+    && cd /build/src/lambdaloop \
+    && grep -v -e '^#' -e '^[[:space:]]*$' /build/runtime-files.txt | xargs cp --parents -t /var/runtime/lambdaloop
 # lambdaloop's compiled dependencies next to it in /var/runtime, where AWS keeps awslambdaric;
 # bytecode compiled now (the function's file system is read-only) and debug info stripped
 # (uvloop's .so is 16 MB with it, 2 MB without).
@@ -38,7 +44,7 @@ RUN if [ -n "$PIP_CERT" ]; then export PIP_CERT; else unset PIP_CERT; fi \
 # The RIE, from the pinned aws-sam-cli wheel on PyPI: wheel and binary sha256-checked by
 # lambdaloop.rie (the same code the test suite uses), for this image's architecture.
 RUN if [ -n "$PIP_CERT" ]; then export PIP_CERT; else unset PIP_CERT; fi \
-    && LAMBDALOOP_CACHE=/build/cache PYTHONPATH=/var/runtime python3 -m lambdaloop.rie > /build/rie-path \
+    && LAMBDALOOP_CACHE=/build/cache PYTHONPATH=/build/src python3 -m lambdaloop.rie > /build/rie-path \
     && install -m 0755 "$(cat /build/rie-path)" /build/aws-lambda-rie
 
 FROM ${BASE}
@@ -59,6 +65,8 @@ RUN mkdir -p /var/lang/bin /var/task /opt \
     && ln -sf "$(readlink -f "$(command -v python3)")" /var/lang/bin/python3 \
     && chmod 0755 /lambda-entrypoint.sh /var/runtime/bootstrap /usr/local/bin/aws-lambda-rie \
     && chmod -R a+rX /var/runtime /var/task \
-    && /var/lang/bin/python3 -c 'import sys; assert sys.version_info >= (3, 10), sys.version'
+    && /var/lang/bin/python3 -c 'import sys; assert sys.version_info >= (3, 10), sys.version' \
+    && version=$(/var/lang/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+    && sed -i "s/^AWS_EXECUTION_ENV=.*/AWS_EXECUTION_ENV=AWS_Lambda_python$version/" /var/runtime/bootstrap
 WORKDIR /var/task
 ENTRYPOINT ["/lambda-entrypoint.sh"]

@@ -166,7 +166,7 @@ def run_blocking(argv: Sequence[str], env: dict[str, str], cwd: str, limit: floa
     """Run to completion; returns (exit status, wall ms from spawn to reaped, stderr).
 
     No ``timeout=``: ``Popen.wait(timeout)`` polls with doubling sleeps, which turns a 9 ms
-    ``python -c pass`` into ~16 ms (rie-and-baseline.md §3). A blocking wait returns at exit;
+    ``python -c pass`` into ~16 ms (measured on this 2-vCPU VM). A blocking wait returns at exit;
     a watchdog timer keeps it bounded. stderr goes to a pipe read after exit... which could
     block a child writing more than a pipe buffer, so it goes to a temporary file instead.
     """
@@ -189,7 +189,7 @@ def run_blocking(argv: Sequence[str], env: dict[str, str], cwd: str, limit: floa
 class Pinned:
     """Pin this process (and so every child it spawns meanwhile, which inherits the mask) to one
     CPU. On this 2-vCPU VM a wake-up across CPUs costs tens of µs charged to both sides, and
-    unpinned client/server rounds came out bimodal about 2x apart (rie-and-baseline.md §3)."""
+    unpinned client/server rounds came out bimodal about 2x apart."""
 
     def __init__(self, cpu: int | None) -> None:
         self.cpu = cpu

@@ -8,7 +8,7 @@
 Layout of each zip (extracted by Lambda to /opt):
 
     bootstrap                                  the dual-mode shim (repo-root `bootstrap`), 0755
-    python/lambdaloop/...                      the pure-Python runtime, once for every version;
+    python/lambdaloop/...                      the pure-Python runtime (layer/runtime-files.txt), once;
         __pycache__/*.cpython-3XY.pyc          its bytecode per version (PEP 3147 names side by side)
     python/lambdaloop-V.dist-info/METADATA     so importlib.metadata sees the version
     python/lib/python3.X/site-packages/...     orjson, simplejson, uvloop: compiled, per version;
@@ -53,6 +53,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "runtime" / "lambdaloop"
+RUNTIME_FILES = ROOT / "layer" / "runtime-files.txt"
 BOOTSTRAP = ROOT / "bootstrap"
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
 
@@ -168,20 +169,22 @@ def strip_debug(tool: str, target: Path) -> None:
             raise SystemExit(f"layer: {tool} --strip-debug {so} failed: {result.stderr}")
 
 
+def runtime_files(listing: Path = RUNTIME_FILES) -> list[str]:
+    """The runtime's files, relative to runtime/lambdaloop (layer/runtime-files.txt)."""
+    lines = (line.strip() for line in listing.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def copy_package(dest: Path, package: Path = PACKAGE) -> None:
-    """runtime/lambdaloop as the wheel would hold it: .py files, py.typed, events/*.json."""
-    for source in sorted(package.rglob("*")):
-        relative = source.relative_to(package)
-        if "__pycache__" in relative.parts or not source.is_file():
-            continue
-        if (
-            source.suffix == ".py"
-            or relative.as_posix() == "py.typed"
-            or (relative.parts[0] == "events" and source.suffix == ".json")
-        ):
-            target = dest / "lambdaloop" / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+    """The runtime's part of runtime/lambdaloop, as listed in layer/runtime-files.txt: no emulator,
+    CLI, pytest plugin, sample events or RIE downloader in production."""
+    for relative in runtime_files():
+        source = package / relative
+        if not source.is_file():
+            raise SystemExit(f"layer: {relative} is listed in {RUNTIME_FILES.name} but not in {package}")
+        target = dest / "lambdaloop" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     version = package_version(package)
     dist_info = dest / f"lambdaloop-{version}.dist-info"
     dist_info.mkdir()

@@ -5,7 +5,7 @@
 
 The Dockerfile's BASE is made here when missing: `debootstrap --variant=minbase` of a Debian suite
 with python3 (bookworm: 3.11, trixie: 3.13) and ca-certificates, imported with `podman import`
-(design/packaging.md section 4: public.ecr.aws and Docker Hub are out of reach on this machine kind).
+(public.ecr.aws and Docker Hub may be out of reach, as on the machines this was built on).
 With a registry, pass --base python:3.13-slim-bookworm instead.
 
 Needs root, podman, runc, debootstrap (Debian packages: `apt-get install podman buildah runc
@@ -82,7 +82,8 @@ def stage_context(where: Path) -> None:
         ROOT / "runtime" / "lambdaloop", where / "runtime" / "lambdaloop", ignore=shutil.ignore_patterns("__pycache__")
     )
     (where / "layer" / "image").mkdir(parents=True)
-    shutil.copyfile(ROOT / "layer" / "requirements.txt", where / "layer" / "requirements.txt")
+    for name in ("requirements.txt", "runtime-files.txt"):
+        shutil.copyfile(ROOT / "layer" / name, where / "layer" / name)
     for name in ("lambda-entrypoint.sh", "runtime-bootstrap.sh"):
         shutil.copy2(IMAGE_DIR / name, where / "layer" / "image" / name)
 
@@ -97,7 +98,16 @@ def host_ca_bundle() -> str | None:
     return None
 
 
-def build(tag: str, base: str, suite: str = DEFAULT_SUITE, mirror: str = MIRROR, rebuild_base: bool = False) -> str:
+def build(
+    tag: str,
+    base: str,
+    suite: str = DEFAULT_SUITE,
+    mirror: str = MIRROR,
+    rebuild_base: bool = False,
+    layer_cache: bool = True,
+) -> str:
+    """layer_cache=False: no intermediate images are kept (podman's layer cache makes a rebuild
+    take seconds, but every changed tree leaves a few hundred MB of them behind)."""
     if base.startswith("localhost/lambdaloop/") and (rebuild_base or not image_exists(base)):
         make_base(base, suite, mirror)
     ca_args: list[str] = []
@@ -110,7 +120,8 @@ def build(tag: str, base: str, suite: str = DEFAULT_SUITE, mirror: str = MIRROR,
         ]
     with tempfile.TemporaryDirectory(prefix="lambdaloop-image-") as tmp:
         stage_context(Path(tmp))
-        cmd = ["podman", "build", "--build-arg", f"BASE={base}", *ca_args, "-t", tag, "-f", f"{tmp}/Dockerfile", tmp]
+        cmd = ["podman", "build", f"--layers={str(layer_cache).lower()}", "--build-arg", f"BASE={base}", *ca_args]
+        cmd += ["-t", tag, "-f", f"{tmp}/Dockerfile", tmp]
         run(cmd)
     return tag
 

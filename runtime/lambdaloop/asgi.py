@@ -15,7 +15,7 @@ startup (``httpx.AsyncClient``, database pools) survive between invocations, and
 startup runs once per process, at the first invocation; shutdown runs on SIGTERM.
 
 Unlike Mangum, nothing here calls ``asyncio.run`` or ``run_until_complete`` per request,
-and lifespan does not run per invocation (shared/design/packaging.md §5.3).
+and lifespan does not run per invocation.
 
 ASGI details: spec version 2.4, so a write to a broken connection raises OSError (what
 Starlette turns into ClientDisconnect) and ``receive()`` reports ``http.disconnect`` only

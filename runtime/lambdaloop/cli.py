@@ -141,8 +141,8 @@ def _write_out(data: bytes, newline: bool = False) -> None:
     out.flush()
 
 
-def _report_error(result: InvokeResult) -> int:
-    error = result.function_error
+def _report_error(result: InvokeResult, rie_error: str | None = None) -> int:
+    error = result.function_error or rie_error
     if error is None:
         return 0
     detail = result.error_body
@@ -164,16 +164,15 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
         if args.stream:
             raise UsageError("--stream needs the built-in emulator: the RIE has no streaming invoke endpoint")
-        reported = threading.Event()
+        from lambdaloop.emulator.rie_verdict import RieVerdict
 
-        def watch(line: str) -> None:
-            if line.startswith("REPORT RequestId:"):
-                reported.set()
-
-        with RieProcess(resolve_rie(args.rie), config, output=sys.stderr, line_sink=watch) as rie:
+        # The RIE answers a handler error with 200 and no error header: its debug log tells.
+        verdict = RieVerdict(lambda line: print(line, file=sys.stderr, flush=True))
+        with RieProcess(resolve_rie(args.rie), config, line_sink=verdict.feed, log_level="debug") as rie:
             result = _send(rie.invoke_address, args, event)
-            reported.wait(5)  # the RIE prints REPORT just after answering
-        return _report_error(result)
+            if result.status == 200:
+                verdict.reported.wait(5)  # the RIE prints REPORT just after answering
+        return _report_error(result, verdict.error_type)
 
     from lambdaloop.emulator.app import BackgroundEmulator, print_to
 

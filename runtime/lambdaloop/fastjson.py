@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import decimal
 
-import orjson
+try:
+    import orjson
+except ImportError as exc:  # an extra since it is opt-in: say how to get it
+    raise ImportError(
+        "LAMBDALOOP_JSON=orjson needs orjson: pip install 'lambdaloop[orjson]' "
+        "(the lambdaloop layer and base image include it)"
+    ) from exc
 
 from .marshal import BYTES_CONTENT_TYPE, JSON_CONTENT_TYPE, marshal_result, unmarshal_event
 

@@ -3,7 +3,7 @@ and API Gateway REST API (payload 1.0). Pure functions: an event dict in, an ``H
 out, or ``UnsupportedEvent`` with a message that names what arrived instead.
 
 API Gateway may also invoke a streaming function with events that are not proxy requests
-(shared/design/protocols.md §1.3): those must fail with a clear error, never a KeyError.
+(a REST API test invoke, a custom integration): those must fail with a clear error, never a KeyError.
 """
 
 from __future__ import annotations

@@ -9,14 +9,20 @@ writable ``/tmp`` of its own."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .conftest import FUNCTIONS, RUNTIMES, Functions, Session, UdpCollector
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytest.importorskip("aws_xray_sdk", reason="aws-xray-sdk is not installed (pip install -e '.[compat]')")
 
@@ -28,25 +34,56 @@ EVENTS: list[Any] = [
     {"id": "c"},  # no trace header: the variable must be gone
 ]
 
-# sh -c SCRIPT TASK_ROOT COMMAND...: a private /tmp, the task root bound read-only on itself,
-# then exec the runtime (same pid, so the emulator still ends it).
-READ_ONLY = 'mount -t tmpfs tmpfs /tmp && mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+# sh -c SCRIPT TASK_ROOT KEEP... -- COMMAND...: a private, empty /tmp, the task root bound
+# read-only on itself, then exec the runtime (same pid, so the emulator still ends it). What
+# lives under the host's /tmp and must stay visible (the task root, a checkout or venv under
+# /tmp) is bound back at its own path, from the old /tmp held at /mnt for the moment.
+READ_ONLY = r"""
+set -e
+task=$0
+mount --bind /tmp /mnt
+mount -t tmpfs tmpfs /tmp
+while [ "$1" != -- ]; do
+    case $1 in
+        /tmp/*) mkdir -p "$1"; mount --rbind "/mnt${1#/tmp}" "$1" ;;
+    esac
+    shift
+done
+shift
+umount -l /mnt
+mount --bind "$task" "$task"
+mount -o remount,bind,ro "$task"
+exec "$@"
+"""
 
 
-def lambda_like_sandbox() -> tuple[list[str] | None, str]:
-    wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY, str(FUNCTIONS)]
+def lambda_like_sandbox(task_root: Path) -> tuple[list[str] | None, str]:
+    if not Path("/mnt").is_dir():
+        return None, "no /mnt to hold the host's /tmp while the private one is mounted"
+    keep = sorted({str(task_root), str(ROOT), sys.prefix, sys.base_prefix, os.path.realpath(sys.executable)})
+    wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY, str(task_root), *keep, "--"]
     try:
         probe = subprocess.run([*wrap, "true"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"unshare is unavailable: {exc}"
     if probe.returncode != 0:
-        return None, f"cannot make a mount namespace here (needs root or user namespaces): {probe.stderr.strip()}"
+        return None, f"cannot make a mount namespace here (`unshare --mount` failed): {probe.stderr.strip()}"
     return wrap, ""
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> tuple[list[str] | None, str]:
-    return lambda_like_sandbox()
+def task_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The function's code, copied: the handler probes whether it can write to its task root,
+    and a probe that succeeds (no sandbox) must not land in the work tree."""
+    root = tmp_path_factory.mktemp("xray-task") / "task"
+    root.mkdir()
+    shutil.copy2(FUNCTIONS / "xray_app.py", root / "xray_app.py")
+    return root
+
+
+@pytest.fixture(scope="module")
+def sandbox(task_root: Path) -> tuple[list[str] | None, str]:
+    return lambda_like_sandbox(task_root)
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +97,13 @@ def collector() -> Iterator[UdpCollector]:
 
 @pytest.fixture(scope="module")
 def sessions(
-    functions: Functions, collector: UdpCollector, sandbox: tuple[list[str] | None, str]
+    functions: Functions, collector: UdpCollector, sandbox: tuple[list[str] | None, str], task_root: Path
 ) -> dict[str, tuple[Session, list[dict[str, Any]]]]:
     """Each runtime's session, with the subsegments the daemon address received during it."""
     out = {}
     for runtime in RUNTIMES:
         env = {"AWS_XRAY_DAEMON_ADDRESS": collector.address}
-        session = functions.session("xray_app.handler", runtime, EVENTS, env, wrap=sandbox[0])
+        session = functions.session("xray_app.handler", runtime, EVENTS, env, wrap=sandbox[0], task_root=task_root)
         time.sleep(0.2)  # UDP: let the collector's thread read what was sent
         subsegments = [json.loads(d.split(b"\n", 1)[1]) for d in collector.datagrams]
         collector.datagrams.clear()

@@ -32,7 +32,7 @@ RUNTIMES: dict[str, tuple[str, ...]] = {
 RUN_TIMEOUT_S = 30.0
 
 # The same environment for both runtimes. AWS_Lambda_python3.12 makes awslambdaric emit
-# non-ASCII JSON unescaped, which lambdaloop always does (awslambdaric.md §1.4); it also turns on
+# non-ASCII JSON unescaped, which lambdaloop always does (README, "What is better"); it also turns on
 # awslambdaric's thread polling, which changes nothing on the wire.
 BASE_ENV: dict[str, str] = {
     "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",

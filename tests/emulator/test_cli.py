@@ -7,6 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from lambdaloop.emulator import client, routes
 from lambdaloop.emulator.rie_backend import free_port, wait_listening
@@ -136,3 +139,61 @@ def test_init_error_and_timeout_are_reported_clearly() -> None:
     assert slow.returncode == 1
     assert slow.stdout.strip() == "Task timed out after 1.00 seconds"
     assert "Status: timeout" in slow.stderr
+
+
+# What the user's function does, and what `lambdaloop invoke` must make of it, on both paths.
+OUTCOMES = """
+import os
+import time
+
+
+def succeeds(event, context):
+    return {"ok": True}
+
+
+def returns_an_error_shape(event, context):
+    # A result that looks like an error body is still a result: exit 0.
+    return {"errorType": "NotAnError", "errorMessage": "just data"}
+
+
+def raises(event, context):
+    raise ValueError("raised on purpose")
+
+
+def crashes(event, context):
+    os._exit(7)
+
+
+def sleeps(event, context):
+    time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("backend", ["builtin", "rie"])
+@pytest.mark.parametrize(
+    ("handler", "code", "error"),
+    [
+        ("succeeds", 0, None),
+        ("returns_an_error_shape", 0, None),
+        ("raises", 1, "ValueError"),
+        ("crashes", 1, "Runtime.ExitError"),
+        ("sleeps", 1, None),
+    ],
+)
+def test_invoke_exit_code_says_whether_the_function_failed(
+    backend: str, handler: str, code: int, error: str | None, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    (tmp_path / "outcomes.py").write_text(OUTCOMES)
+    extra = ["--rie", request.getfixturevalue("rie_path")] if backend == "rie" else []
+    done = _run("invoke", f"outcomes.{handler}", "--task-root", str(tmp_path), "--timeout", "1", *extra)
+    assert done.returncode == code, done.stdout + done.stderr
+    failures = [line for line in done.stderr.splitlines() if line.startswith("lambdaloop: the invoke failed")]
+    if code == 0:
+        assert failures == []
+        assert "[DEBUG]" not in done.stderr  # the RIE runs at debug level for the verdict; not shown
+    else:
+        assert len(failures) == 1, done.stderr
+    if error:
+        assert f"({error})" in failures[0]
+    if handler == "sleeps":
+        assert done.stdout.strip() == "Task timed out after 1.00 seconds"

@@ -1,4 +1,4 @@
-"""What the RIE cannot do or does wrong, checked against protocols.md: streamed invokes,
+"""What the RIE cannot do or does wrong, checked against the Runtime API's documented behaviour: streamed invokes,
 mid-stream error trailers, response-mode validation, stale and double posts, queued
 overlapping invokes. The runtime is a hand-written client (corpus/raw_runtime.py)."""
 

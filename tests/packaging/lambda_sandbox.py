@@ -70,8 +70,8 @@ AWS_LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime
 # Runs as root in the new mount namespace, then becomes the RIE (same pid: nothing to reap).
 MOUNT_SCRIPT = r"""
 set -eu
-root=$1 lang_python=$2 version=$3 tools=$4
-shift 4
+root=$1 lang_python=$2 version=$3 tools=$4 rie=$5
+shift 5
 # The function's PATH is restored just before the RIE starts; the set-up needs the host's.
 function_path=${PATH-}
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -91,6 +91,11 @@ fi
 for tool in $tools; do
     ln -s "$(command -v "$tool")" "/var/sandbox-bin/$tool"
 done
+# The RIE is bound in, not run from where it is cached: that may be under /tmp (HOME=/tmp/...),
+# which the fresh /tmp below hides.
+mkdir /var/rie
+touch /var/rie/aws-lambda-rie
+mount --bind "$rie" /var/rie/aws-lambda-rie
 mount -o remount,ro /var
 mount --bind "$root/opt" /opt
 mount -o remount,bind,ro /opt
@@ -199,7 +204,7 @@ class LambdaSandbox:
 
     def __enter__(self) -> LambdaSandbox:
         rie_cmd = [
-            str(self.rie), "--log-level", "info",
+            "/var/rie/aws-lambda-rie", "--log-level", "info",
             "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
             "--runtime-api-address", f"127.0.0.1:{self.api_port}",
             *self.command,
@@ -207,7 +212,7 @@ class LambdaSandbox:
         cmd = [
             shutil.which("unshare") or "/usr/bin/unshare", "--mount", "--propagation", "private",
             "/bin/sh", "-c", MOUNT_SCRIPT, "lambda-sandbox",
-            str(self.root), self.lang_python, self.version, " ".join(self.tools), *rie_cmd,
+            str(self.root), self.lang_python, self.version, " ".join(self.tools), str(self.rie), *rie_cmd,
         ]  # fmt: skip
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)

@@ -10,8 +10,8 @@
   system store they would shadow, then delete, a developer's real ones, and race with another run.
   Everything it started or stored is gone after `close()`.
 
-design/packaging.md section 4 has the experiments behind this (podman 4.3 on Debian 12 needs runc
-and lowered ulimits: layer/image/containers.conf).
+podman 4.3 on Debian 12 on this machine kind needs runc and lowered ulimits: crun fails with
+`error setting rlimit type 7` (layer/image/containers.conf).
 """
 
 from __future__ import annotations

@@ -153,6 +153,7 @@ def test_entrypoint_and_runtime_bootstrap_on_the_host(
     assert out["awslambdaric_loaded"] is False
     assert out["executable"] == "/var/lang/bin/python3"
     assert out["handler_env"] == "app.handler"  # exported by the entry script
+    assert out["execution_env"].startswith("AWS_Lambda_python3")  # the version goes in at image build
     assert out["deps"]["uvloop"] == "/var/runtime/uvloop/__init__.py"
     assert out["deps"]["snapshot_restore_py"] == "/var/runtime/snapshot_restore_py.py"  # SnapStart hooks' API
     if wrapper:
@@ -183,20 +184,24 @@ def test_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_pat
     finally:
         sys.path.remove(str(ROOT / "layer"))
     assert load_build_module()  # the layer tooling imports cleanly too
-    base_tag = build_image.build("localhost/lambdaloop:test", "localhost/lambdaloop/debian-python:bookworm")
+    # A tag of this run's own, removed at the end with no layer cache left behind (.ci/run used to
+    # leave ~870 MB per run); the Debian base is kept: it is the same every run (debootstrap, ~60 s).
+    base_tag = f"localhost/lambdaloop-test-base:{uuid.uuid4().hex[:8]}"
+    build_image.build(base_tag, "localhost/lambdaloop/debian-python:bookworm", layer_cache=False)
 
     function = tmp_path / "function"
     function.mkdir()
     shutil.copyfile(HERE / "function" / "app.py", function / "app.py")
+    shutil.copyfile(ROOT / "examples" / "stream.py", function / "stream.py")
     (function / "Containerfile").write_text(
-        f'FROM {base_tag}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD ["app.handler"]\n'
+        f'FROM {base_tag}\nCOPY app.py stream.py ${{LAMBDA_TASK_ROOT}}/\nCMD ["app.handler"]\n'
     )
     tag = f"localhost/lambdaloop-function-test:{uuid.uuid4().hex[:8]}"
     env = podman_env()
-    subprocess.run(["podman", "build", "-q", "-t", tag, "-f", str(function / "Containerfile"), str(function)],
-                   check=True, env=env, capture_output=True)  # fmt: skip
     container = ""
     try:
+        subprocess.run(["podman", "build", "-q", "-t", tag, "-f", str(function / "Containerfile"), str(function)],
+                       check=True, env=env, capture_output=True)  # fmt: skip
         wrong = subprocess.run(["podman", "run", "--rm", tag, "a", "b"], env=env, capture_output=True, text=True)
         assert wrong.returncode == 142, wrong.stderr
 
@@ -219,13 +224,43 @@ def test_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_pat
                     raise
                 time.sleep(0.2)
         logs = subprocess.run(["podman", "logs", container], env=env, capture_output=True, text=True).stdout
+        streamed = stream_from_the_image(tag, env)
     finally:
         if container:
             subprocess.run(["podman", "rm", "-f", container], env=env, capture_output=True)
-        subprocess.run(["podman", "rmi", "-f", tag], env=env, capture_output=True)
+        subprocess.run(["podman", "rmi", "-f", tag, base_tag], env=env, capture_output=True)
     assert out["lambdaloop"] == "/var/runtime/lambdaloop/__init__.py", (out, logs)
     assert out["awslambdaric_loaded"] is False
     assert out["executable"] == "/var/lang/bin/python3"
     assert (out["task_writable"], out["tmp_writable"]) == (False, True)
     assert out["deps"]["orjson"] == "/var/runtime/orjson/__init__.py"
     assert out["deps"]["snapshot_restore_py"] == "/var/runtime/snapshot_restore_py.py"
+    assert streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout == "chunk 1 of 3\nchunk 2 of 3\nchunk 3 of 3\n", streamed.stderr
+    # As AWS's python images (and a managed runtime) set it; the RIE passes it on.
+    assert out["execution_env"] == f"AWS_Lambda_python{out['version']}"
+    # The runtime only (layer/runtime-files.txt): no tooling in /var/runtime/lambdaloop.
+    assert "loop.py" in out["shipped"]
+    for tooling in ("cli.py", "pytest_plugin.py", "rie.py", "emulator", "events"):
+        assert tooling not in out["shipped"], out["shipped"]
+
+
+# layer/README.md's recipe for a streaming function in the image: lambdaloop's emulator (which has
+# the streaming invoke endpoint the image's RIE lacks) runs the image's runtime as its bootstrap.
+STREAM_RECIPE = (
+    "podman run --rm -i --name {name} --network host -e AWS_LAMBDA_RUNTIME_API -e AWS_LAMBDA_FUNCTION_NAME "
+    "-e AWS_LAMBDA_FUNCTION_MEMORY_SIZE -e AWS_LAMBDA_FUNCTION_VERSION -e AWS_LAMBDA_FUNCTION_TIMEOUT "
+    "-e AWS_REGION {tag}"
+)
+
+
+def stream_from_the_image(tag: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    name = f"lambdaloop-stream-test-{uuid.uuid4().hex[:8]}"
+    readme = (ROOT / "layer" / "README.md").read_text()
+    assert STREAM_RECIPE.format(name="my-function", tag="my-function") in " ".join(readme.split())
+    command = [sys.executable, "-m", "lambdaloop.cli", "invoke", "stream.handler", "--stream"]
+    command += ["--event", '{"count": 3, "delay": 0.2}', "--bootstrap", STREAM_RECIPE.format(name=name, tag=tag)]
+    try:
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        subprocess.run(["podman", "rm", "-f", name], env=env, capture_output=True)

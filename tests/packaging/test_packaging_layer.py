@@ -26,6 +26,7 @@ from lambda_sandbox import (
     AWS_BOOTSTRAP_PY,
     AWS_LD_LIBRARY_PATH,
     AWS_PATH,
+    ROOT,
     STANDIN_BOOTSTRAP_PY,
     LambdaSandbox,
     aws_python_bootstrap,
@@ -160,6 +161,64 @@ def test_layer_build_is_reproducible_and_well_formed(
     assert report["zipped_bytes"] == layer_zip.stat().st_size
 
 
+def test_the_layer_carries_the_runtime_only(layer_build: ModuleType, layer_zip: Path) -> None:
+    """Exactly layer/runtime-files.txt of lambdaloop, each with bytecode for every version the
+    machine can compile: no emulator, CLI, pytest plugin, sample events or RIE downloader."""
+    listed = layer_build.runtime_files()
+    with zipfile.ZipFile(layer_zip) as zf:
+        names = [n for n in zf.namelist() if n.startswith("python/lambdaloop/") and not n.endswith("/")]
+    sources = sorted(n.removeprefix("python/lambdaloop/") for n in names if "/__pycache__/" not in n)
+    assert sources == sorted(listed)
+    for tooling in ("cli.py", "pytest_plugin.py", "rie.py", "emulator/", "events/", "package", "profile"):
+        assert not any(n.removeprefix("python/lambdaloop/").startswith(tooling) for n in names), tooling
+    compiled = {n.split("/__pycache__/")[0] + "/" + n.rsplit("/", 1)[1].split(".")[0] for n in names if ".pyc" in n}
+    assert {f"python/lambdaloop/{p.removesuffix('.py')}" for p in listed if p.endswith(".py")} == compiled
+
+
+def imported_lambdaloop_modules(path: Path, package: Path) -> set[str]:
+    """The lambdaloop modules a file imports, anywhere in it (lazy imports included), as paths
+    relative to runtime/lambdaloop."""
+    import ast
+
+    found: set[str] = set()
+    here = path.relative_to(package).parent
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here.parts[: len(here.parts) - (node.level - 1)] if node.level > 1 else here.parts
+                prefix = ".".join([*base, *(node.module.split(".") if node.module else [])])
+                names = [prefix, *(f"{prefix}.{alias.name}" if prefix else alias.name for alias in node.names)]
+            elif node.module and (node.module == "lambdaloop" or node.module.startswith("lambdaloop.")):
+                prefix = node.module.removeprefix("lambdaloop").lstrip(".")
+                names = [prefix, *(f"{prefix}.{alias.name}".lstrip(".") for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            ours = [a.name for a in node.names if a.name.startswith("lambdaloop")]
+            names = [name.removeprefix("lambdaloop").lstrip(".") for name in ours]
+        for name in names:
+            parts = [p for p in name.split(".") if p]
+            for candidate in (Path(*parts).with_suffix(".py") if parts else None, Path(*parts, "__init__.py")):
+                if candidate is not None and parts and (package / candidate).is_file():
+                    found.add(candidate.as_posix())
+    return found
+
+
+def test_the_runtime_files_import_only_runtime_files(layer_build: ModuleType) -> None:
+    """A new module the runtime imports must be in layer/runtime-files.txt, or the layer breaks."""
+    package = ROOT / "runtime" / "lambdaloop"
+    listed = set(layer_build.runtime_files())
+    missing = {
+        f"{name} (imported by {source})"
+        for source in sorted(listed)
+        if source.endswith(".py")
+        for name in imported_lambdaloop_modules(package / source, package)
+        if name not in listed
+    }
+    assert not missing, f"add to layer/runtime-files.txt or stop importing: {sorted(missing)}"
+    # The check sees what it must: loop.py's own imports are found.
+    assert {"protocol.py", "transport.py"} <= imported_lambdaloop_modules(package / "loop.py", package)
+
+
 def test_shipped_bytecode_is_used_even_with_a_newer_source_mtime(
     layer_zip: Path, interpreters: dict[str, str], tmp_path: Path
 ) -> None:
@@ -213,6 +272,9 @@ def test_exec_wrapper_on_the_managed_runtime(
     assert out["pythonpath"] == "/var/runtime"  # what AWS's bootstrap.py leaves for child processes
     assert again["lambdaloop"] == out["lambdaloop"]
     assert "AWS-RUNTIME-STANDIN" not in logs
+    # Every cold start's stderr lands in the function's logs: nothing from Python itself there
+    # (the polyglot bootstrap's sh half once made 3.12+ print a SyntaxWarning on each start).
+    assert "Warning:" not in logs and "Traceback" not in logs, logs
 
 
 @needs_namespace

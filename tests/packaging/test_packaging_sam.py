@@ -4,7 +4,8 @@ What a user does: a template with the layer (`AWS::Serverless::LayerVersion`, `C
 unzipped layer) and a function using it, then `sam local invoke`. SAM builds its invoke image
 `FROM public.ecr.aws/lambda/<runtime>` + its bundled RIE + the layer at /opt, bind-mounts the
 function at /var/task and starts the RIE with no command, so the layer's /opt/bootstrap runs
-(design/packaging.md 3.2). Slow (LAMBDALOOP_SLOW_TESTS=1 or CI=true): podman, a SAM venv.
+(a layer's /opt/bootstrap comes before the image's /var/runtime/bootstrap).
+Slow (LAMBDALOOP_SLOW_TESTS=1 or CI=true): podman, a SAM venv.
 
 Here there is no Docker daemon and no registry, so:
 - the engine is podman's Docker-compatible API on a private socket (DOCKER_HOST), over a private

@@ -5,7 +5,7 @@
   client while the handler still runs; error trailers reach it too.
 - Through AWS's RIE (classic mode), which has no streaming endpoint: it takes the streamed
   response, hands it over whole at the end, and drops mid-stream error trailers
-  (shared/design/rie-and-baseline.md §2). The test pins that down so nobody mistakes the RIE
+  (observed with the pinned RIE binary). The test pins that down so nobody mistakes the RIE
   for a streaming test bed.
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import decimal
+import pathlib
 from typing import Any
 
 import pytest
@@ -48,3 +49,16 @@ def test_unserializable_results_keep_awslambdarics_message() -> None:
     with pytest.raises(FaultError, match="Object of type set is not JSON serializable"):
         dumps_result({1, 2})
     assert dumps_result(b"x") == (b"x", "application/unknown")
+
+
+def test_without_orjson_the_error_says_how_to_get_it(tmp_path: pathlib.Path) -> None:
+    # orjson is an extra (`lambdaloop[orjson]`): a stand-in that fails to import plays its absence.
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "orjson.py").write_text("raise ImportError('No module named orjson')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    done = subprocess.run([sys.executable, "-c", "import lambdaloop.fastjson"], env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "LAMBDALOOP_JSON=orjson needs orjson: pip install 'lambdaloop[orjson]'" in done.stderr

@@ -1,8 +1,8 @@
 """How one invocation ended, and what the invoke API answers for it (pure).
 
 The answers mirror the classic RIE byte for byte where it is deterministic (status codes,
-``text/plain; charset=utf-8`` content type, the exact error JSON and timeout text observed in
-``shared/design/rie-and-baseline.md``); the one addition is ``X-Amz-Function-Error``, the
+``text/plain; charset=utf-8`` content type, the exact error JSON and timeout text observed from the
+RIE binary); the one addition is ``X-Amz-Function-Error``, the
 header the real Invoke API sets on failures, so clients can tell an error from a result
 that happens to look like one without guessing from the body.
 """

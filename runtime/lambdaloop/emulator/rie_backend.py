@@ -48,6 +48,7 @@ class RieProcess:
         config: EmulatorConfig,
         output: IO[str] | None = None,
         line_sink: Callable[[str], None] | None = None,
+        log_level: str | None = None,
     ) -> None:
         self.rie_path = rie_path
         self.config = config
@@ -55,6 +56,7 @@ class RieProcess:
         self.runtime_port = config.runtime_port or free_port()
         self._output = output
         self._line_sink = line_sink
+        self.log_level = log_level
         self.process: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
 
@@ -83,6 +85,7 @@ class RieProcess:
         host = self.config.host
         argv = [
             self.rie_path,
+            *(["--log-level", self.log_level] if self.log_level else []),
             "--runtime-interface-emulator-address",
             f"{host}:{self.invoke_port}",
             "--runtime-api-address",

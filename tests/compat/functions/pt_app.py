@@ -74,7 +74,7 @@ async def async_handler(event: dict[str, Any], context: LambdaContext) -> dict[s
 
 @metrics.log_metrics
 async def async_log_metrics_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The trap (packaging.md §5.2): ``log_metrics`` calls the handler synchronously, gets a
+    """The trap (docs/MIGRATING.md, "Works with"): ``log_metrics`` calls the handler synchronously, gets a
     coroutine, and flushes before lambdaloop awaits it."""
     await asyncio.sleep(0)
     metrics.add_metric(name="LateMetric", unit=MetricUnit.Count, value=1)

@@ -22,8 +22,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         value = work(event["id"])
     try:
         # The task root is read-only on Lambda: the SDK must not need to write there.
-        with open(os.path.join(os.environ["LAMBDA_TASK_ROOT"], ".write-probe"), "w"):
+        probe = os.path.join(os.environ["LAMBDA_TASK_ROOT"], ".write-probe")
+        with open(probe, "w"):
             pass
+        os.remove(probe)  # it could write: leave nothing behind
         task_root_writable = True
     except OSError:
         task_root_writable = False

@@ -12,6 +12,12 @@ def _origin(name: str) -> str | None:
     return getattr(module, "__file__", None) if module else None
 
 
+def _shipped() -> list[str]:
+    """What sits next to the lambdaloop package that runs this function."""
+    origin = _origin("lambdaloop")
+    return sorted(os.listdir(os.path.dirname(origin))) if origin else []
+
+
 def report(event: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         # The proof: which runtime's modules are loaded in this process, and from where.
@@ -26,6 +32,8 @@ def report(event: dict[str, Any]) -> dict[str, Any]:
         "handler_env": os.environ.get("_HANDLER"),
         "chain_record": os.environ.get("CHAIN_RECORD"),
         "pythonpath": os.environ.get("PYTHONPATH"),
+        "execution_env": os.environ.get("AWS_EXECUTION_ENV"),
+        "shipped": _shipped(),
         # Lambda's file system: only /tmp is writable.
         "task_writable": os.access("/var/task", os.W_OK),
         "opt_writable": os.access("/opt", os.W_OK),
