@@ -99,10 +99,7 @@ class Runtime:
         self.sink = create_sink(environ, self.log_config.is_json)
         self.unmarshal_event = unmarshal_event
         self.marshal_result = marshal_result
-        if environ.get("LAMBDALOOP_JSON") == "orjson":
-            from .fastjson import dumps_result, loads_event
-
-            self.unmarshal_event, self.marshal_result = loads_event, dumps_result
+        self.codec = environ.get("LAMBDALOOP_JSON", "")
         self.state: RequestState | ContextRequestState = RequestState()
         self.trace_env = TraceEnvironment()
         self.async_loop: PersistentLoop | None = None
@@ -172,6 +169,11 @@ class Runtime:
         """Load the in-process extensions and the handler, or report why not and exit 1
         (awslambdaric's rule)."""
         try:
+            if self.codec == "orjson":
+                # An init error when orjson is missing (an extra), like any import the function needs.
+                from .fastjson import dumps_result, loads_event
+
+                self.unmarshal_event, self.marshal_result = loads_event, dumps_result
             if os.environ.get("LAMBDALOOP_EXTENSIONS"):
                 from .extensions.internal import import_extension_modules
 

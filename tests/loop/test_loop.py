@@ -177,3 +177,15 @@ def test_orjson_codec_is_opt_in_and_compact(run) -> None:
     api, _ = run([event("r1", b'{"a": [1, 2]}')], "loopfns.echo", env={"LAMBDALOOP_JSON": "orjson"})
     post = api.wait_post()
     assert post.body.startswith(b'{"event":{"a":[1,2]},"n":1,')
+
+
+def test_orjson_codec_without_orjson_is_an_init_error(run, tmp_path: Path) -> None:
+    """LAMBDALOOP_JSON=orjson on an install without the extra: a clear /init/error, exit 1."""
+    blocker = tmp_path / "orjson.py"
+    blocker.write_text("raise ImportError('No module named orjson (blocked for this test)')\n")
+    env = {"LAMBDALOOP_JSON": "orjson", "PYTHONPATH": str(tmp_path)}
+    api, runtime = run([event("r1")], "loopfns.echo", env=env)
+    post = api.wait_post()
+    assert post.path == "/2018-06-01/runtime/init/error"
+    assert "orjson" in json.loads(post.body)["errorMessage"]
+    assert runtime.wait() == 1
