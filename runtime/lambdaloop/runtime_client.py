@@ -16,12 +16,12 @@ import sys
 from . import __version__, protocol
 from .marshal import json_bytes, to_json
 from .transport import Connection
-from .upload import StreamUpload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .errors import ErrorReport
     from .protocol import Invocation, PostOutcome
+    from .upload import StreamUpload
 
 # A body up to this size goes out in the same write as its head (one syscall, one packet for
 # the usual small result); a larger one is sent as it is, never copied behind its head.
@@ -99,6 +99,8 @@ class RuntimeClient:
 
     def open_stream(self, invocation: Invocation) -> StreamUpload:
         """A streamed response for ``invocation``: nothing is sent until its first write."""
+        from .upload import StreamUpload  # only for a handler that streams: not at start-up
+
         return StreamUpload(
             self.connection, self.host, self.user_agent, invocation.request_id, invocation.invocation_id
         )
