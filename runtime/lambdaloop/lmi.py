@@ -250,9 +250,11 @@ class SlotServer:
     def _stall_message(self, loop: asyncio.AbstractEventLoop, loop_thread: int, lag: float) -> str:
         culprit = ""
         try:
+            # Read from another thread: a plain lookup on 3.10-3.13; where a Python keeps the
+            # current task per thread, this finds none and the line names no invocation.
             task = asyncio.current_task(loop)
             culprit = task.get_name() if task is not None else ""
-        except RuntimeError:
+        except Exception:
             pass
         where = ""
         frame = sys._current_frames().get(loop_thread)

@@ -53,3 +53,34 @@ def test_loop_runs_on(version: str) -> None:
     assert json.loads(err.body)["errorType"] == "Runtime.MarshalError"
     assert json.loads(cancelled.body)["errorType"] == "CancelledError"
     assert stderr.decode(errors="replace") == ""
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_concurrent_async_invocations_run_on(version: str) -> None:
+    """Lambda Managed Instances with an async handler (asyncio's own loop where uvloop is not
+    installed): invocations overlap, and each task, the tasks it starts and its worker threads
+    see their own invocation's trace id."""
+    python = find_python(version)
+    if python is None:
+        pytest.skip(f"python{version} is not installed here")
+    events = [event(f"r{i}", b'{"sleep": 0.3}', Lambda_Runtime_Trace_Id=f"Root=1-{i:08x}") for i in range(4)]
+    with FakeRuntimeAPI(events) as api:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "LAMBDALOOP_PYTHON": python,
+            "AWS_LAMBDA_RUNTIME_API": api.address,
+            "AWS_LAMBDA_MAX_CONCURRENCY": "4",
+            "LAMBDALOOP_SIGTERM": "0",
+        }
+        proc = subprocess.Popen([str(ROOT / "bootstrap"), "asyncslots.handler"], cwd=FUNCTIONS, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+        try:
+            bodies = [json.loads(api.wait_post(timeout=30).body) for _ in range(4)]
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, stderr = proc.communicate()
+    assert max(b["start"] for b in bodies) < min(b["end"] for b in bodies)
+    for body in bodies:
+        own = f"Root=1-{int(body['request_id'][1:]):08x}"
+        assert body["trace"] == body["trace_in_task"] == body["trace_in_thread"] == own
+    assert stderr.decode(errors="replace") == ""
