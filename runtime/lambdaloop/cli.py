@@ -89,6 +89,12 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
     config.extensions_dir = "/opt/extensions" if args.extensions_dir is None else (args.extensions_dir or None)
     if getattr(args, "port", None):
         config.invoke_port = args.port
+    if args.concurrency is not None:
+        if args.concurrency < 1:
+            raise UsageError(f"--concurrency must be 1 or more, not {args.concurrency}")
+        if args.rie:
+            raise UsageError("--concurrency runs on the built-in emulator (the RIE's LMI engine needs root)")
+        config.concurrency = args.concurrency
     return config
 
 
@@ -305,6 +311,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--rie", metavar="PATH|auto", help="run through AWS's RIE binary instead of the built-in emulator"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="Lambda Managed Instances: up to N invocations at once (AWS_LAMBDA_MAX_CONCURRENCY=N for the "
+        "runtime, JSON logs); an invoke with no runtime free gets 400 Runtime.Unavailable, as from the RIE",
     )
 
 

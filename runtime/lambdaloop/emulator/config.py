@@ -48,6 +48,8 @@ class EmulatorConfig:
     invoke_port: int = 0
     # Shutdown budgets, as documented for Lambda: 2 s with an external extension, 500 ms
     # with internal ones only; the runtime gets the first part of it after SIGTERM.
+    # Lambda Managed Instances: this many invocations at once (0: one at a time, classic).
+    concurrency: int = 0
     shutdown_budget_s: float = 2.0
     runtime_shutdown_s: float = 0.5
 
@@ -89,6 +91,11 @@ class EmulatorConfig:
         # Python's own buffering would hold the function's log lines until exit; Lambda
         # shows them as they are written.
         env.setdefault("PYTHONUNBUFFERED", "1")
+        if self.concurrency:
+            # What the LMI engine gives a runtime (its JSON logs too, unless asked otherwise).
+            env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(self.concurrency)
+            env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances"
+            env["AWS_LAMBDA_LOG_FORMAT"] = "json"
         env.update(self.env)
         return env
 

@@ -86,6 +86,12 @@ def response_too_large(runtime_alive: bool) -> Outcome:
     )
 
 
+def unavailable() -> Outcome:
+    """Lambda Managed Instances: no runtime is waiting in /next for this invoke. The RIE's LMI
+    engine answers at once (it has no queue), with this status and body."""
+    return Outcome("unavailable", b'{"errorType":"Runtime.Unavailable"}', error_type="Runtime.Unavailable", status=400)
+
+
 def platform_error(error_type: str, message: str) -> Outcome:
     return Outcome("platform", error_json(error_type, message), error_type=error_type)
 
@@ -102,6 +108,8 @@ def _error_type_of(body: bytes) -> str | None:
 
 def invoke_answer(outcome: Outcome) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers and body of the classic invoke endpoint's answer."""
+    if outcome.kind == "unavailable":
+        return outcome.status, [("Content-Type", "application/json")], outcome.body
     headers = [("Content-Type", RIE_CONTENT_TYPE)]
     if outcome.failed:
         # "Unhandled" is what the Invoke API says for errors the function did not catch.

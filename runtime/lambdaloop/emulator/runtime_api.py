@@ -74,6 +74,9 @@ class RuntimeApi:
 
     async def _next(self, exchange: Exchange, route: routes.Route) -> None:
         sandbox = self.sandbox
+        if sandbox.concurrent:
+            await self._next_concurrently(exchange)
+            return
         current = sandbox.current
         if current is not None and current.pending is not None and not current.finished:
             # The runtime moved on after a refused response: the invoke ends with that error
@@ -93,8 +96,25 @@ class RuntimeApi:
         )
         await exchange.respond(200, headers, invocation.request.body)
 
+    async def _next_concurrently(self, exchange: Exchange) -> None:
+        sandbox = self.sandbox
+        if sandbox.init_error is not None:
+            raise _transition_refused("InitError", "Ready")
+        invocation = await sandbox.wait_next()
+        if invocation is None:
+            raise _transition_refused("Ready", "Ready")
+        headers = next_headers(
+            invocation.request, invocation.invocation_id, invocation.deadline_ms, sandbox.config.function_arn
+        )
+        await exchange.respond(200, headers, invocation.request.body)
+
     def _target(self, exchange: Exchange, request_id: str, target: str) -> Invocation:
-        current = self.sandbox.current
+        if self.sandbox.concurrent:
+            current = self.sandbox.in_flight.get(request_id)
+            if current is None:
+                raise ApiError(400, "InvalidRequestID", "Invalid request ID")
+        else:
+            current = self.sandbox.current
         if current is None:
             raise _transition_refused("Ready", target)
         if current.request_id != request_id:

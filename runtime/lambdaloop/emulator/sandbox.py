@@ -15,6 +15,7 @@ process ended), and the next invoke starts a fresh one, as the RIE does.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import time
@@ -79,6 +80,12 @@ class Sandbox:
         self.initialized = False
         self.invokes = 0
         self._next_waiter: asyncio.Future[Invocation | None] | None = None
+        # Lambda Managed Instances (config.concurrency): every /next waits in line, and every
+        # invocation delivered is in flight until it ends, by request id.
+        self.concurrent = config.concurrency > 0
+        self._waiters: collections.deque[asyncio.Future[Invocation | None]] = collections.deque()
+        self.in_flight: dict[str, Invocation] = {}
+        self._invoking: set[asyncio.Future[None]] = set()
         self._init_duration_ms: float | None = None
         self._peak_mb = 0
         self._queue: asyncio.Queue[Invocation] = asyncio.Queue()
@@ -91,7 +98,7 @@ class Sandbox:
     # ---- the outside world's view -------------------------------------------------------
 
     def start(self) -> None:
-        self._worker = asyncio.ensure_future(self._work())
+        self._worker = asyncio.ensure_future(self._dispatch() if self.concurrent else self._work())
 
     def submit(self, invocation: Invocation) -> None:
         """Queue an invoke; overlapping invokes wait their turn (the RIE crashes instead)."""
@@ -109,6 +116,8 @@ class Sandbox:
             self._queue.get_nowait().finish(shutdown)
         if self.current is not None:
             self.current.finish(shutdown)
+        for invocation in list(self.in_flight.values()):
+            invocation.finish(shutdown)
         self.changed.notify()
         if self._worker is not None:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -127,7 +136,7 @@ class Sandbox:
 
     async def wait_idle(self) -> None:
         """Until no invoke is queued or running (its REPORT line is out)."""
-        while self.current is not None or not self._queue.empty():
+        while self.current is not None or self.in_flight or not self._queue.empty():
             await self.changed.wait()
 
     # ---- used by the Runtime API handlers -----------------------------------------------
@@ -135,9 +144,14 @@ class Sandbox:
     def wait_next(self) -> asyncio.Future[Invocation | None]:
         """The runtime called /next. A newer /next replaces an older one (a runtime that lost
         its connection and retried); the older waiter gets None and is answered 403."""
+        self.registry.closed = True
+        if self.concurrent:
+            waiter: asyncio.Future[Invocation | None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            self.changed.notify()
+            return waiter
         if self._next_waiter is not None and not self._next_waiter.done():
             self._next_waiter.set_result(None)
-        self.registry.closed = True
         self._next_waiter = asyncio.get_running_loop().create_future()
         self.changed.notify()
         return self._next_waiter
@@ -199,7 +213,7 @@ class Sandbox:
         await self._invoke(invocation, init_ms)
 
     def _ready(self) -> bool:
-        return self._next_waiter is not None and not self._next_waiter.done() and self.registry.all_waiting()
+        return self._runtime_parked() and self.registry.all_waiting()
 
     async def _invoke(self, invocation: Invocation, init_ms: float | None) -> None:
         config = self.config
@@ -288,10 +302,75 @@ class Sandbox:
             await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
 
     def _runtime_parked(self) -> bool:
+        if self.concurrent:
+            return any(not waiter.done() for waiter in self._waiters)
         return self._next_waiter is not None and not self._next_waiter.done()
 
     def _runtime_only(self) -> list[Child]:
         return [self.runtime] if self.runtime is not None else []
+
+    # ---- many at once (Lambda Managed Instances) -----------------------------------------
+
+    async def _dispatch(self) -> None:
+        """The LMI engine's way: the environment starts at once; each invoke goes to a runtime
+        waiting in /next, or is refused at once with Runtime.Unavailable (there is no queue)."""
+        failure = await self._init()
+        while True:
+            invocation = await self._queue.get()
+            if self.runtime is None or not self.runtime.alive:
+                await self._teardown("FAILURE")
+                failure = await self._init()
+            if failure is not None:
+                invocation.finish(failure)
+                self._report(invocation, failure, 0.0, self._init_duration_ms)
+                continue
+            waiter = self._take_waiter()
+            if waiter is None:
+                invocation.finish(oc.unavailable())
+                continue
+            task = asyncio.ensure_future(self._invoke_concurrently(invocation, waiter))
+            self._invoking.add(task)
+            task.add_done_callback(self._invoking.discard)
+
+    @property
+    def runtimes_waiting(self) -> int:
+        """How many runtime /next calls are waiting for an invoke (Lambda Managed Instances)."""
+        if self.concurrent:
+            return sum(not waiter.done() for waiter in self._waiters)
+        return int(self._runtime_parked())
+
+    def _take_waiter(self) -> asyncio.Future[Invocation | None] | None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                return waiter
+        return None
+
+    async def _invoke_concurrently(self, invocation: Invocation, waiter: asyncio.Future[Invocation | None]) -> None:
+        config = self.config
+        request = invocation.request
+        invocation.deadline_ms = int(time.time() * 1000 + config.timeout_s * 1000)
+        invocation.started = time.monotonic()
+        self.in_flight[invocation.request_id] = invocation
+        self.invokes += 1
+        self.log(report.start_line(request.request_id, config.function_version))
+        self.hub.emit("platform.start", records.start(request.request_id, config.function_version, request.trace_id))
+        waiter.set_result(invocation)
+        try:
+            wait = await self._wait_until(lambda: invocation.finished, invocation.started + config.timeout_s)
+            if wait == "exit":
+                assert self.runtime is not None
+                invocation.finish(oc.exit_error(request.request_id, exit_reason(await self.runtime.exited)))
+            elif wait in ("timeout", "closing"):
+                # The LMI engine fails the invocation and leaves the runtime running: its slot
+                # is free again once it polls /next.
+                invocation.finish(oc.timeout(config.timeout_s))
+            outcome = invocation.outcome
+            assert outcome is not None
+            self._report(invocation, outcome, (time.monotonic() - invocation.started) * 1000, None)
+        finally:
+            self.in_flight.pop(invocation.request_id, None)
+            self.changed.notify()
 
     # ---- init ---------------------------------------------------------------------------
 

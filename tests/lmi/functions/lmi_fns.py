@@ -49,3 +49,11 @@ async def async_rendezvous(event, context):
     if event.get("die") == context.aws_request_id[-1:]:
         os._exit(9)  # a crash of the whole process, with the other invocations in flight
     return {"request_id": context.aws_request_id, "pid": os.getpid(), "trace": lambdaloop.trace_id()}
+
+
+async def slow(event, context):
+    """Holds its slot for a while: what makes a further invoke find no runtime waiting."""
+    import asyncio
+
+    await asyncio.sleep(float(event.get("sleep", 1.0)))
+    return {"request_id": context.aws_request_id}
