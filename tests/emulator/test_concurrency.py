@@ -105,3 +105,41 @@ def test_cli_concurrency_option_is_validated() -> None:
 
     assert main(["invoke", "x.handler", "--concurrency", "0"]) == 2
     assert main(["invoke", "x.handler", "--concurrency", "2", "--rie", "auto"]) == 2
+
+
+def test_the_readme_example_serves_concurrently(tmp_path: Path) -> None:
+    """`lambdaloop serve examples/concurrent.handler --concurrency 8`, as the README shows it."""
+    import socket
+    import subprocess
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, LAMBDALOOP_SIGTERM="0", PYTHONDONTWRITEBYTECODE="1")
+    cmd = [sys.executable, "-m", "lambdaloop.cli", "serve", "examples/concurrent.handler", "--concurrency", "8"]
+    cmd += ["--port", str(port), "--extensions-dir", ""]
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        address = f"127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # listening yet?
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        answers: list[client.InvokeResult] = []
+        while time.monotonic() < deadline:  # the runtime starts at once; wait until all 8 slots poll
+            answers = _together(address, [b'{"wait": 1}'] * 8)
+            if all(a.status == 200 for a in answers):
+                break
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0].decode(errors="replace")
+    bodies = [json.loads(a.body) for a in answers]
+    assert len({b["requestId"] for b in bodies}) == 8, output[-2000:]
+    assert len({b["pid"] for b in bodies}) <= len(os.sched_getaffinity(0))
+    assert "Traceback" not in output
