@@ -20,9 +20,11 @@ FUNCTION = '''
 import asyncio, os, time
 
 async def handler(event, context):
+    print("from", context.aws_request_id, flush=True)
     started = time.time()
     await asyncio.sleep(float(event.get("sleep", 0.5)))
     return {"id": context.aws_request_id, "pid": os.getpid(), "start": started, "end": time.time(),
+            "stdout": os.readlink("/proc/self/fd/1"),
             "env": {k: os.environ.get(k) for k in ("AWS_LAMBDA_MAX_CONCURRENCY", "AWS_LAMBDA_INITIALIZATION_TYPE",
                                                    "AWS_LAMBDA_LOG_FORMAT")}}
 
@@ -78,6 +80,8 @@ def test_n_invocations_at_once_then_runtime_unavailable(task_root: Path) -> None
     with BackgroundEmulator(_config(task_root, "lmiapp.handler", 4)) as emulator:
         _wait_parked(emulator, 4)
         results = _together(emulator.invoke_address, [b'{"sleep": 1}'] * 5)
+        emulator.wait_idle()
+        logs = [(entry.source, entry.line) for entry in emulator.logs]
     refused = [r for r in results if r.status == 400]
     answered = [json.loads(r.body) for r in results if r.status == 200]
     assert len(refused) == 1 and len(answered) == 4
@@ -85,6 +89,10 @@ def test_n_invocations_at_once_then_runtime_unavailable(task_root: Path) -> None
     assert refused[0].headers.get("content-type") == "application/json"
     assert max(a["start"] for a in answered) < min(a["end"] for a in answered)  # concurrent
     assert len({a["pid"] for a in answered}) <= len(os.sched_getaffinity(0))  # tasks, not a process each
+    # Workers write to the platform's log socket (as under the LMI engine), collected as runtime output.
+    assert all(a["stdout"].startswith("socket:") for a in answered)
+    printed = {line.split()[-1] for source, line in logs if source == "runtime" and line.startswith("from ")}
+    assert {a["id"] for a in answered} <= printed
     assert answered[0]["env"] == {
         "AWS_LAMBDA_MAX_CONCURRENCY": "4",
         "AWS_LAMBDA_INITIALIZATION_TYPE": "lambda-managed-instances",

@@ -47,9 +47,8 @@ class Child:
         self.name = name
         self.process = process
         self.pid = process.pid
-        self._pumps = [
-            asyncio.ensure_future(_pump(stream, name, sink)) for stream in (process.stdout, process.stderr) if stream
-        ]
+        streams = (process.stdout, process.stderr)
+        self._pumps = [asyncio.ensure_future(pump_lines(stream, name, sink)) for stream in streams if stream]
         self.exited: asyncio.Task[int] = asyncio.ensure_future(self._wait())
 
     async def _wait(self) -> int:
@@ -101,7 +100,8 @@ async def spawn(name: str, argv: list[str], env: dict[str, str], cwd: str | None
     return Child(name, process, sink)
 
 
-async def _pump(stream: asyncio.StreamReader, name: str, sink: LineSink) -> None:
+async def pump_lines(stream: asyncio.StreamReader, name: str, sink: LineSink) -> None:
+    """Each line of ``stream`` to ``sink`` as ``name``'s output, until it ends."""
     while True:
         try:
             line = await stream.readline()

@@ -28,11 +28,12 @@ from lambdaloop.emulator import outcome as oc
 from lambdaloop.emulator import records, report
 from lambdaloop.emulator.config import EmulatorConfig
 from lambdaloop.emulator.invocation import Invocation
-from lambdaloop.emulator.process import Child, exit_reason, spawn
+from lambdaloop.emulator.process import Child, exit_reason, pump_lines, spawn
 from lambdaloop.emulator.telemetry import Hub
 
 # (source, line): source is "platform", "runtime" or an extension's name.
 LogSink = Callable[[str, str], None]
+LOG_SOCKET_ENV = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
 
 
 class Signal:
@@ -86,6 +87,8 @@ class Sandbox:
         self._waiters: collections.deque[asyncio.Future[Invocation | None]] = collections.deque()
         self.in_flight: dict[str, Invocation] = {}
         self._invoking: set[asyncio.Future[None]] = set()
+        self._log_server: asyncio.AbstractServer | None = None
+        self._log_path = ""
         self._init_duration_ms: float | None = None
         self._peak_mb = 0
         self._queue: asyncio.Queue[Invocation] = asyncio.Queue()
@@ -126,6 +129,7 @@ class Sandbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
         await self._teardown("SPINDOWN")
+        await self._close_log_socket()
         # Anything a cancelled step left behind still gets reaped.
         await asyncio.gather(*(child.kill() for child in list(self._spawned)))
         await self.hub.close()
@@ -404,13 +408,11 @@ class Sandbox:
                 started, b"", "Extension.Crash" if ext_wait == "exit" else "Sandbox.Timedout"
             )
         log_stream = datetime.now(timezone.utc).strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
+        runtime_env = config.runtime_environment(self.runtime_api, log_stream)
+        if self.concurrent:
+            runtime_env[LOG_SOCKET_ENV] = await self._log_socket()
         try:
-            self.runtime = await self._spawn(
-                "runtime",
-                config.resolved_command(),
-                config.runtime_environment(self.runtime_api, log_stream),
-                config.task_root,
-            )
+            self.runtime = await self._spawn("runtime", config.resolved_command(), runtime_env, config.task_root)
         except OSError as exc:
             message = f"Couldn't find valid bootstrap(s): {exc}"
             return await self._init_failed(
@@ -437,6 +439,32 @@ class Sandbox:
             body, error_type = self.init_error
             return await self._init_failed(started, body, error_type)
         return await self._init_failed(started, b"", "Runtime.ExitError")
+
+    async def _log_socket(self) -> str:
+        """Lambda Managed Instances: the socket each worker process connects its stdout and
+        stderr to (the platform's log collection there); what arrives is the runtime's output."""
+        if self._log_server is None:
+            import tempfile
+
+            folder = tempfile.mkdtemp(prefix="lambdaloop-logs-")
+            self._log_path = os.path.join(folder, "logs.sock")
+
+            async def collect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                try:
+                    await pump_lines(reader, "runtime", self.sink)
+                finally:
+                    writer.close()
+
+            self._log_server = await asyncio.start_unix_server(collect, path=self._log_path, limit=1 << 24)
+        return self._log_path
+
+    async def _close_log_socket(self) -> None:
+        if self._log_server is not None:
+            self._log_server.close()
+            self._log_server = None
+            with contextlib.suppress(OSError):
+                os.unlink(self._log_path)
+                os.rmdir(os.path.dirname(self._log_path))
 
     async def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: str | None) -> Child:
         child = await spawn(name, argv, env, cwd, self.sink)
