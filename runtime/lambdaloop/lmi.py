@@ -59,6 +59,23 @@ TIMEOUT_ERROR = "Sandbox.Timedout"
 STREAMING_UNSUPPORTED = "Runtime.StreamingNotSupported"
 
 
+class _Exited(Exception):
+    """A SystemExit or KeyboardInterrupt raised in an invocation's coroutine, carried out of its
+    task as an ordinary exception: asyncio re-raises those two out of the event loop itself,
+    which would end the process with every other invocation in flight."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(repr(exc))
+        self.exc = exc
+
+
+async def _contained(awaitable: Awaitable[Any]) -> Any:
+    try:
+        return await awaitable
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise _Exited(exc) from None
+
+
 class SlotServer:
     """One process's slots. What it needs from the runtime comes as callables: a new client per
     slot, the two steps that turn an invocation into the handler's arguments (the context, then
@@ -168,7 +185,7 @@ class SlotServer:
                 hooks.run(hooks.BEFORE_INVOKE, event, context)
             result = self.handler(event, context)
             if hasattr(result, "__await__"):
-                result = await self._within_deadline(result, invocation)
+                result = await self._within_deadline(_contained(result), invocation)
             if is_stream(result):
                 raise FaultError(
                     STREAMING_UNSUPPORTED,
@@ -176,7 +193,8 @@ class SlotServer:
                     "(AWS_LAMBDA_MAX_CONCURRENCY with an async handler): return the whole body",
                 )
             body, content_type = self.marshal(result)
-        except BaseException as exc:
+        except BaseException as raised:
+            exc = raised.exc if isinstance(raised, _Exited) else raised
             report, must_exit = classify(exc, request_id)
             if must_exit and isinstance(exc, SystemExit):
                 exiting = exc

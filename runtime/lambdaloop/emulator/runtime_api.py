@@ -88,18 +88,16 @@ class RuntimeApi:
             # The RIE hands the same event out again here and the invoke hangs; a runtime doing
             # this has lost track of its invoke, so it is told so instead.
             raise _transition_refused("Invoke", "Ready")
-        invocation = await sandbox.wait_next()
-        if invocation is None:
-            raise _transition_refused("Ready", "Ready")
-        headers = next_headers(
-            invocation.request, invocation.invocation_id, invocation.deadline_ms, sandbox.config.function_arn
-        )
-        await exchange.respond(200, headers, invocation.request.body)
+        await self._deliver_next(exchange)
 
     async def _next_concurrently(self, exchange: Exchange) -> None:
-        sandbox = self.sandbox
-        if sandbox.init_error is not None:
+        # Many /next at once are the normal case here: each waits in line for its invoke.
+        if self.sandbox.init_error is not None:
             raise _transition_refused("InitError", "Ready")
+        await self._deliver_next(exchange)
+
+    async def _deliver_next(self, exchange: Exchange) -> None:
+        sandbox = self.sandbox
         invocation = await sandbox.wait_next()
         if invocation is None:
             raise _transition_refused("Ready", "Ready")
