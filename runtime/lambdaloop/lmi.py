@@ -24,7 +24,8 @@ A handler that blocks the event loop (``time.sleep`` in ``async def``) holds up 
 invocation of the process: a watchdog thread logs a warning naming the invocation and the
 line it is stuck on once the loop has not turned for ``LAG_WARNING_S``.
 
-Not served here yet: streamed responses (a streaming result is that invocation's error).
+A streamed response is posted from a worker thread on a blocking connection of its own
+(``stream_post``, as in classic mode), so it never holds up the other slots.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from .aio_client import AsyncRuntimeClient
     from .context import LambdaContext
     from .protocol import Invocation, PostOutcome
+    from .runtime_client import RuntimeClient
     from .workers import InFlight
 
 # The platform fails an invocation at its deadline; a task still running this long after it
@@ -56,7 +58,6 @@ DEADLINE_GRACE_S = 1.0
 # An event loop that has not turned for this long is reported (the watchdog's threshold).
 LAG_WARNING_S = 1.0
 TIMEOUT_ERROR = "Sandbox.Timedout"
-STREAMING_UNSUPPORTED = "Runtime.StreamingNotSupported"
 
 
 class _Exited(Exception):
@@ -87,6 +88,7 @@ class SlotServer:
         slots: list[InFlight],
         *,
         new_client: Callable[[], AsyncRuntimeClient],
+        new_stream_client: Callable[[], RuntimeClient],
         context_for: Callable[[Invocation], LambdaContext],
         unmarshal: Callable[[bytes, str | None], Any],
         marshal: Callable[[Any], tuple[bytes, str]],
@@ -96,6 +98,7 @@ class SlotServer:
         self.handler = handler
         self.slots = slots
         self.new_client = new_client
+        self.new_stream_client = new_stream_client
         self.context_for = context_for
         self.unmarshal = unmarshal
         self.marshal = marshal
@@ -178,6 +181,7 @@ class SlotServer:
         report: ErrorReport | None = None
         exiting: SystemExit | None = None
         result: Any = None
+        stream: Any = None
         try:
             context = self.context_for(invocation)
             event = self.unmarshal(invocation.body, invocation.content_type)
@@ -187,12 +191,9 @@ class SlotServer:
             if hasattr(result, "__await__"):
                 result = await self._within_deadline(_contained(result), invocation)
             if is_stream(result):
-                raise FaultError(
-                    STREAMING_UNSUPPORTED,
-                    "lambdaloop does not stream responses yet when it serves invocations concurrently "
-                    "(AWS_LAMBDA_MAX_CONCURRENCY with an async handler): return the whole body",
-                )
-            body, content_type = self.marshal(result)
+                stream = result
+            else:
+                body, content_type = self.marshal(result)
         except BaseException as raised:
             exc = raised.exc if isinstance(raised, _Exited) else raised
             report, must_exit = classify(exc, request_id)
@@ -204,6 +205,8 @@ class SlotServer:
             self.log_error(report)
             await self._post(client.fail(invocation, report), f"/error for {request_id}")
             outcome = hooks.Outcome(False, error=report.body)
+        elif stream is not None:
+            outcome, exiting = await self._stream(invocation, stream, event, context)
         else:
             await self._post(client.respond(invocation, body, content_type), f"/response for {request_id}")
             outcome = hooks.Outcome(True, result)
@@ -212,6 +215,50 @@ class SlotServer:
             return
         if hooks.AFTER_INVOKE:
             hooks.run(hooks.AFTER_INVOKE, event, context, outcome)
+
+    async def _stream(
+        self, invocation: Invocation, stream: object, event: Any, context: Any
+    ) -> tuple[hooks.Outcome, SystemExit | None]:
+        """A streamed response: posted by ``stream_post`` on a blocking connection of its own,
+        in a worker thread (a sync producer runs there; an async one runs on this loop, in this
+        invocation's context), so the other invocations go on meanwhile."""
+        from .stream_post import post_stream
+
+        loop = asyncio.get_running_loop()
+        client = self.new_stream_client()
+        ids = (invocation.request_id, invocation.tenant_id, invocation.trace_id)
+
+        async def produce(awaitable: Awaitable[Any]) -> Any:
+            current.REQUEST_ID.set(ids[0])
+            current.TENANT_ID.set(ids[1])
+            current.TRACE_ID.set(ids[2])
+            return await _contained(awaitable)
+
+        def run_async(awaitable: Awaitable[Any]) -> Any:
+            try:
+                return asyncio.run_coroutine_threadsafe(produce(awaitable), loop).result()
+            except _Exited as exited:
+                raise exited.exc from None
+
+        def post_error(target: Invocation, report: ErrorReport) -> None:
+            self.log_error(report)
+            try:
+                judged = client.fail(target, report)
+            except TransportError as exc:
+                runtime_log(f"Failed to post /error for {target.request_id}: {exc}")
+                return
+            if not judged.ok:
+                runtime_log(judged.message)
+
+        try:
+            result = await asyncio.to_thread(
+                post_stream, client, invocation, stream, run_async, post_error, self.log_error, event, context
+            )
+        finally:
+            client.reset()
+        for message in result.messages:
+            runtime_log(message)
+        return result.outcome, result.exiting
 
     async def _within_deadline(self, awaitable: Awaitable[Any], invocation: Invocation) -> Any:
         if not invocation.deadline_ms:

@@ -246,6 +246,7 @@ class Runtime:
         from .aio_client import AsyncRuntimeClient
         from .current import ContextRequestState
         from .lmi import SlotServer
+        from .runtime_client import RuntimeClient
 
         self.state = ContextRequestState()
         if "logging" in sys.modules:
@@ -257,6 +258,7 @@ class Runtime:
             handler,
             self.slots,
             new_client=lambda: AsyncRuntimeClient(host, user_agent),
+            new_stream_client=lambda: RuntimeClient(host, user_agent),
             context_for=lambda invocation: build_context(invocation, self.function_env, self.sink),
             unmarshal=self.unmarshal_event,
             marshal=self.marshal_result,

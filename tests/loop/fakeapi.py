@@ -28,6 +28,7 @@ class Request:
     body: bytes
     raw_head: bytes = b""
     connection: int = 0  # which accepted connection carried it
+    trailers: dict[str, str] = field(default_factory=dict)  # of a chunked body, names lower-cased
 
 
 @dataclass
@@ -134,6 +135,7 @@ def _requests(conn: socket.socket, number: int, stop: threading.Event) -> Iterat
                 body += event.data
             elif isinstance(event, EndOfMessage) and head is not None:
                 headers = {name.lower(): value for name, value in head.headers.items}
+                trailers = {name.lower(): value for name, value in event.trailers.items}
                 raw_head = bytes(raw[: raw.find(b"\r\n\r\n")])
                 raw.clear()
-                yield Request(head.method, head.target, headers, bytes(body), raw_head, number)
+                yield Request(head.method, head.target, headers, bytes(body), raw_head, number, trailers)

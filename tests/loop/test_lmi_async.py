@@ -144,3 +144,29 @@ def test_opentelemetry_picks_up_each_invocations_trace_id(run) -> None:  # noqa:
     answers = posts(api, 4)
     for i, root in enumerate(roots):
         assert answers[f"o{i}"][1] == {"trace_id": root, "parent_id": f"{i + 1:016x}"}
+
+
+def test_streamed_responses_from_concurrent_invocations(run) -> None:  # noqa: F811
+    """Sync and async generators stream from the concurrent model (a blocking connection per
+    stream, in a worker thread), side by side, each with its own request id on its pieces and
+    log records; a failure after the first piece ends that stream with the error trailers."""
+    events = [
+        event("s", b'{"kind": "sync"}'),
+        event("a", b'{"kind": "async"}'),
+        event("f", b'{"kind": "fail"}'),
+        event("b", b'{"sleep": 0.1}'),
+    ]
+    api, runtime = run(events, "asyncslots.streams", env=dict(LMI_ENV, AWS_LAMBDA_MAX_CONCURRENCY="4"))
+    posts_by_id = {}
+    for _ in range(4):
+        post = api.wait_post(20)
+        posts_by_id[post.path[len(PREFIX) :].rpartition("/")[0]] = post
+    for rid in ("s", "a"):
+        post = posts_by_id[rid]
+        assert post.headers.get("lambda-runtime-function-response-mode") == "streaming"
+        assert post.body == f"{rid}:0;{rid}:1;{rid}:2;".encode()
+    failed = posts_by_id["f"]
+    assert failed.body == b"f:0;" and failed.trailers["lambda-runtime-function-error-type"] == "ValueError"
+    assert wait_for(lambda: len(re.findall(r"\tpiece \d", runtime.output)) == 9)
+    records = re.findall(r"^\[INFO\]\t\S+\t(\w)\tpiece \d$", runtime.output, re.M)
+    assert sorted(records) == ["a"] * 3 + ["b"] * 3 + ["s"] * 3  # each piece logged under its own id

@@ -60,3 +60,27 @@ async def otel_trace(event, context):
     carrier = {"X-Amzn-Trace-Id": lambdaloop.trace_id()}
     span_context = trace.get_current_span(AwsXRayPropagator().extract(carrier)).get_span_context()
     return {"trace_id": f"{span_context.trace_id:032x}", "parent_id": f"{span_context.span_id:016x}"}
+
+
+async def streams(event, context):
+    """A streamed answer from the concurrent model: a sync generator, an async generator, or one
+    that fails after its first piece; each piece says whose invocation produced it."""
+    kind = event.get("kind", "sync")
+    await asyncio.sleep(0.2)
+
+    def pieces():
+        for i in range(3):
+            log.info("piece %s", i)
+            yield f"{context.aws_request_id}:{i};"
+
+    async def async_pieces():
+        for i in range(3):
+            await asyncio.sleep(0.05)
+            log.info("piece %s", i)
+            yield f"{context.aws_request_id}:{i};"
+
+    def failing():
+        yield f"{context.aws_request_id}:0;"
+        raise ValueError("cut")
+
+    return {"sync": pieces, "async": async_pieces, "fail": failing}[kind]()
