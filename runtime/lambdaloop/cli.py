@@ -5,6 +5,7 @@
     lambdaloop serve app.handler --port 9000          # then curl the RIE's invoke URL
     lambdaloop invoke app.handler --rie auto          # the same through AWS's RIE binary
     lambdaloop events                                 # the sample events by name
+    lambdaloop package my-function/ --arch arm64 --python 3.12   # its deployment zip
 
 ``python -m lambdaloop HANDLER`` is not this: it is the runtime itself (the drop-in for
 ``python -m awslambdaric``). Everything heavy (asyncio, the emulator) is imported only once
@@ -246,6 +247,12 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    from lambdaloop.package.command import run
+
+    return run(args)
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("handler", help="MODULE.FUNCTION, optionally with a path: examples/hello.handler")
     parser.add_argument(
@@ -280,12 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=9000, help="invoke API port on 127.0.0.1 (default 9000)")
     events = sub.add_parser("events", help="list the sample events, or print one")
     events.add_argument("name", nargs="?")
+    from lambdaloop.package.command import add_parser as add_package_parser
+
+    add_package_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"invoke": cmd_invoke, "serve": cmd_serve, "events": cmd_events}
+    commands = {"invoke": cmd_invoke, "serve": cmd_serve, "events": cmd_events, "package": cmd_package}
     try:
         return commands[args.command](args)
     except UsageError as exc:
