@@ -146,6 +146,8 @@ def run(
 
 
 def import_failure(handler: str, error: dict[str, object]) -> str:
-    trace = "".join(str(line) for line in error.get("trace") or [])  # type: ignore[union-attr]
+    # The profiler's own frame (the driver runs as "<string>") is not the user's business.
+    frames = [str(line) for line in error.get("trace") or [] if not str(line).startswith('  File "<string>"')]  # type: ignore[union-attr]
+    trace = "".join(frames)
     message = f"{handler} failed to import: {error['type']}: {error['message']}"
     return f"{message}\n{trace.rstrip()}" if trace else message
