@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 
 from . import PackageError
-from .targets import ARCHES, PYTHONS
+
+# Spelled out, not imported from .targets (dataclasses): building the parser is on every
+# `lambdaloop` command's path. parse_target checks the values and names Lambda's options.
+ARCH_METAVAR = "x86_64|arm64"
+PYTHON_HELP = "Lambda's Python runtime: 3.10 to 3.14"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,8 +24,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     parser.add_argument("project", help="the function's folder (its code, requirements.txt or pyproject.toml)")
     # Validated by the builder rather than argparse's choices, so the message names Lambda's options.
-    parser.add_argument("--arch", required=True, metavar="|".join(ARCHES), help="Lambda's architecture")
-    parser.add_argument("--python", required=True, metavar="3.X", help=f"Lambda's Python runtime: {', '.join(PYTHONS)}")
+    parser.add_argument("--arch", required=True, metavar=ARCH_METAVAR, help="Lambda's architecture")
+    parser.add_argument("--python", required=True, metavar="3.X", help=PYTHON_HELP)
     parser.add_argument("--out", help="the zip to write (default: ./<project>-<arch>-py<3.X>.zip)")
     parser.add_argument(
         "--with-runtime", action="store_true", help="also bundle lambdaloop's runtime and bootstrap (no layer needed)"

@@ -4,10 +4,8 @@ the icicle chart and the raw figures to files."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from dataclasses import asdict
 
 from . import ProfileError
 
@@ -79,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
             f.write(render_svg(profile))
         print(f"\n  chart: {os.path.abspath(path)}")
     if args.json:
+        import json
+        from dataclasses import asdict
+
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(asdict(profile), f, indent=1)
     return 0
