@@ -126,7 +126,6 @@ class _Adapter:
             raise RuntimeError("the ASGI app returned without sending a response (no http.response.start)")
         response.close()  # an app that never sent more_body=False still ends its response
 
-
     async def serve_buffered(self, invocation: _AsgiInvocation) -> dict[str, Any]:
         collected = _CollectedResponse()
         await self.serve(invocation, collected)  # type: ignore[arg-type]

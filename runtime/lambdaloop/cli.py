@@ -6,6 +6,8 @@
     lambdaloop invoke app.handler --rie auto          # the same through AWS's RIE binary
     lambdaloop invoke app.handler --durable           # a whole durable execution, replays and all
     lambdaloop events                                 # the sample events by name
+    lambdaloop package my-function/ --arch arm64 --python 3.12   # its deployment zip
+    lambdaloop profile app.handler --task-root my-function/     # where its cold start goes
 
 ``python -m lambdaloop HANDLER`` is not this: it is the runtime itself (the drop-in for
 ``python -m awslambdaric``). Everything heavy (asyncio, the emulator) is imported only once
@@ -295,6 +297,18 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    from lambdaloop.package.command import run
+
+    return run(args)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from lambdaloop.profile.command import run
+
+    return run(args)
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("handler", help="MODULE.FUNCTION, optionally with a path: examples/hello.handler")
     parser.add_argument(
@@ -346,12 +360,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=9000, help="invoke API port on 127.0.0.1 (default 9000)")
     events = sub.add_parser("events", help="list the sample events, or print one")
     events.add_argument("name", nargs="?")
+    from lambdaloop.package.command import add_parser as add_package_parser
+
+    add_package_parser(sub)
+    from lambdaloop.profile.command import add_parser as add_profile_parser
+
+    add_profile_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"invoke": cmd_invoke, "serve": cmd_serve, "events": cmd_events}
+    commands = {
+        "invoke": cmd_invoke,
+        "serve": cmd_serve,
+        "events": cmd_events,
+        "package": cmd_package,
+        "profile": cmd_profile,
+    }
     try:
         return commands[args.command](args)
     except UsageError as exc:
