@@ -19,7 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "runtime" / "lambdaloop"
 TOOLING = (
     "lambdaloop.emulator",
     "lambdaloop.cli",
+    "lambdaloop.cli_events",
     "lambdaloop.durable_driver",
+    "lambdaloop.package",
+    "lambdaloop.profile",
     "lambdaloop.pytest_plugin",
     "lambdaloop.rie",
 )

@@ -121,10 +121,10 @@ def prune_dependencies(site: Path, dropped: Dropped) -> None:
         if here == site:
             continue
         for name in list(dirnames):
-            reason = DEPENDENCY_DROP_DIRS.get(name)
-            if reason is not None:
+            why = DEPENDENCY_DROP_DIRS.get(name)
+            if why is not None:
                 path = here / name
-                dropped.add(reason, path, path.relative_to(site).as_posix())
+                dropped.add(why, path, path.relative_to(site).as_posix())
                 shutil.rmtree(path)
                 dirnames.remove(name)
 

@@ -22,7 +22,8 @@ def source_date() -> tuple[int, int, int, int, int, int]:
         epoch = int(os.environ.get("SOURCE_DATE_EPOCH", EARLIEST_ZIP_TIME))
     except ValueError:
         epoch = EARLIEST_ZIP_TIME
-    return time.gmtime(max(epoch, EARLIEST_ZIP_TIME))[:6]  # type: ignore[return-value]
+    year, month, day, hour, minute, second = time.gmtime(max(epoch, EARLIEST_ZIP_TIME))[:6]
+    return year, month, day, hour, minute, second
 
 
 def tree_entries(stage: Path) -> list[tuple[str, Path]]:

@@ -147,7 +147,9 @@ def run(
 
 def import_failure(handler: str, error: dict[str, object]) -> str:
     # The profiler's own frame (the driver runs as "<string>") is not the user's business.
-    frames = [str(line) for line in error.get("trace") or [] if not str(line).startswith('  File "<string>"')]  # type: ignore[union-attr]
+    trace_lines = error.get("trace")
+    lines = trace_lines if isinstance(trace_lines, list) else []
+    frames = [str(line) for line in lines if not str(line).startswith('  File "<string>"')]
     trace = "".join(frames)
     message = f"{handler} failed to import: {error['type']}: {error['message']}"
     return f"{message}\n{trace.rstrip()}" if trace else message

@@ -49,7 +49,7 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lambdaloop.cli import UsageError, load_event
+    from lambdaloop.cli_events import UsageError, load_event
 
     from .capture import run as capture
     from .chart import render_svg

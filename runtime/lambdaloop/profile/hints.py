@@ -47,7 +47,7 @@ class UseFinder(ast.NodeVisitor):
         self.function.pop()
         self.branch = outer_branch
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def generic_visit(self, node: ast.AST) -> None:
         branching = isinstance(node, self.BRANCHES) or (hasattr(ast, "Match") and isinstance(node, ast.Match))
@@ -75,7 +75,7 @@ class UseFinder(ast.NodeVisitor):
 
 def top_level_imports(tree: ast.Module) -> list[tuple[ast.stmt, str, list[str]]]:
     """(statement, module imported, names it binds) for the module's unconditional imports."""
-    found = []
+    found: list[tuple[ast.stmt, str, list[str]]] = []
     for statement in tree.body:
         if isinstance(statement, ast.Import):
             for alias in statement.names:

@@ -41,7 +41,7 @@ def format_table(profile: Profile, top: int = 15) -> str:
     rows = top_imports(profile)
     lines += ["", f"  top {min(top, len(rows))} imports by cumulative time (the function's own):"]
     lines.append(f"  {'cumulative':>10} {'self':>9}   module  (imported by)")
-    for node, parent, phase in rows[:top]:
-        by = f"  ({parent.name})" if parent else ("  (first invocation)" if phase == "first invocation" else "")
+    for node, parent, phase_name in rows[:top]:
+        by = f"  ({parent.name})" if parent else ("  (first invocation)" if phase_name == "first invocation" else "")
         lines.append(f"  {ms(node.cumulative_us):>10} {ms(node.self_us)}   {node.name}{by}")
     return "\n".join(lines)
