@@ -56,7 +56,9 @@ def report(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return report(event)
+    out = report(event)
+    out["memory_limit_in_mb"] = context.memory_limit_in_mb
+    return out
 
 
 async def async_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
