@@ -44,9 +44,16 @@ def wait_for(predicate, timeout: float = 10.0) -> bool:
     return False
 
 
+def waiting_in_next(api, count: int) -> bool:
+    """Until ``count`` /next calls have arrived: every slot polls, then the events go out."""
+    return wait_for(lambda: sum(r.path.endswith("/invocation/next") for r in api.requests) >= count, 20)
+
+
 def test_invocations_run_concurrently_in_at_most_one_process_per_cpu_each_with_its_own_ids(run) -> None:  # noqa: F811
-    events = [event(f"r{i}", b'{"sleep": 0.5}', Lambda_Runtime_Trace_Id=f"Root=1-{i:08x}") for i in range(8)]
-    api, runtime = run(events, "asyncslots.handler", env=LMI_ENV)
+    api, runtime = run([], "asyncslots.handler", env=LMI_ENV)
+    assert waiting_in_next(api, 8)  # all 8 slots poll before any event exists: they must overlap
+    for i in range(8):
+        api.events.put(event(f"r{i}", b'{"sleep": 0.5}', Lambda_Runtime_Trace_Id=f"Root=1-{i:08x}"))
     answers = posts(api, 8)
     assert set(answers) == {f"r{i}" for i in range(8)}
     results = [body for action, body in answers.values()]

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -63,8 +64,7 @@ def test_concurrent_async_invocations_run_on(version: str) -> None:
     python = find_python(version)
     if python is None:
         pytest.skip(f"python{version} is not installed here")
-    events = [event(f"r{i}", b'{"sleep": 0.3}', Lambda_Runtime_Trace_Id=f"Root=1-{i:08x}") for i in range(4)]
-    with FakeRuntimeAPI(events) as api:
+    with FakeRuntimeAPI([]) as api:
         env = {
             "PATH": os.environ.get("PATH", ""),
             "LAMBDALOOP_PYTHON": python,
@@ -75,6 +75,12 @@ def test_concurrent_async_invocations_run_on(version: str) -> None:
         proc = subprocess.Popen([str(ROOT / "bootstrap"), "asyncslots.handler"], cwd=FUNCTIONS, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
         try:
+            # All 4 slots poll before any event exists, so the 4 invocations must overlap.
+            deadline = time.monotonic() + 30
+            while sum(r.path.endswith("/invocation/next") for r in api.requests) < 4 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            for i in range(4):
+                api.events.put(event(f"r{i}", b'{"sleep": 0.3}', Lambda_Runtime_Trace_Id=f"Root=1-{i:08x}"))
             bodies = [json.loads(api.wait_post(timeout=30).body) for _ in range(4)]
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
