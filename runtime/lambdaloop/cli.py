@@ -67,6 +67,18 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         if args.rie:
             raise UsageError("--concurrency runs on the built-in emulator (the RIE's LMI engine needs root)")
         config.concurrency = args.concurrency
+    if args.snapstart:
+        if args.rie or config.concurrency:
+            raise UsageError("--snapstart runs on the built-in emulator, without --rie or --concurrency")
+        from lambdaloop.emulator.sandbox import find_extensions
+
+        found = find_extensions(config.extensions_dir)
+        if found:
+            raise UsageError(
+                f"--snapstart does not run external extensions yet (found {', '.join(found)}); "
+                "add --extensions-dir '' to leave them out"
+            )
+        config.snapstart = True
     return config
 
 
@@ -154,10 +166,20 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
     from lambdaloop.emulator.app import BackgroundEmulator, print_to
 
+    if args.restores is not None and not args.snapstart:
+        raise UsageError("--restores goes with --snapstart")
+    restores = args.restores if args.restores is not None else (2 if args.snapstart else 1)
+    if restores < 1:
+        raise UsageError(f"--restores must be 1 or more, not {restores}")
+    status = 0
     with BackgroundEmulator(config, print_to("stderr")) as emulator:
-        result = _send(emulator.invoke_address, args, event)
-        emulator.wait_idle()
-    return _report_error(result)
+        for number in range(restores):
+            if number:
+                emulator.retire()  # the next invoke gets a new environment: a new restore
+            result = _send(emulator.invoke_address, args, event)
+            emulator.wait_idle()
+            status = _report_error(result) or status
+    return status
 
 
 def _invoke_durable(args: argparse.Namespace, config: EmulatorConfig, event: bytes) -> int:
@@ -303,6 +325,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="Lambda Managed Instances: up to N invocations at once (AWS_LAMBDA_MAX_CONCURRENCY=N for the "
         "runtime, JSON logs); an invoke with no runtime free gets 400 Runtime.Unavailable, as from the RIE",
     )
+    parser.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="SnapStart: init and before-snapshot hooks once, then every new environment is a restore of that "
+        "snapshot (after-restore hooks, Restore Duration in REPORT, warnings for state restores share)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -324,6 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--skip-waits", action="store_true", help="with --durable: waits and retry delays end at once")
     invoke.add_argument(
         "--execution-timeout", type=int, default=900, help="with --durable: execution timeout in seconds (default 900)"
+    )
+    invoke.add_argument(
+        "--restores",
+        type=int,
+        metavar="N",
+        help="with --snapstart: invoke N environments restored from the one snapshot, each once (default 2)",
     )
     serve = sub.add_parser("serve", help="keep the emulator up on the RIE's invoke API")
     _common(serve)

@@ -11,6 +11,10 @@ awslambdaric forgets on ``/error``.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 API_VERSION = "2018-06-01"
 RUNTIME_PREFIX = f"/{API_VERSION}/runtime"
 NEXT_PATH = f"{RUNTIME_PREFIX}/invocation/next"
@@ -279,8 +283,15 @@ def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
     return PostOutcome(False, f"{what} failed with HTTP {status}: {detail}", status)
 
 
-def restore_next_request(host: str, user_agent: str) -> bytes:
-    return request_head("GET", RESTORE_NEXT_PATH, host, [_ACCEPT, ("User-Agent", user_agent)])
+# The built-in emulator's SnapStart restores by fork (not Lambda's API, which has no such
+# headers): a runtime that can fork at each restore says so on ``/restore/next``, and reports
+# the process it forked for the previous restore on the next one. See ``snapfork``.
+H_RESTORE_BY_FORK = "Lambdaloop-Restore-By-Fork"
+H_RESTORED_PID = "Lambdaloop-Restored-Pid"
+
+
+def restore_next_request(host: str, user_agent: str, extra: Sequence[tuple[str, str]] = ()) -> bytes:
+    return request_head("GET", RESTORE_NEXT_PATH, host, [_ACCEPT, ("User-Agent", user_agent), *extra])
 
 
 # -- Response streaming -----------------------------------------------------------------

@@ -19,6 +19,8 @@ from .transport import Connection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .errors import ErrorReport
     from .protocol import Invocation, PostOutcome
     from .upload import StreamUpload
@@ -90,10 +92,10 @@ class RuntimeClient:
         response = self.connection.request(request)
         return protocol.judge_post(response.status, response.body, what)
 
-    def restore_next(self) -> None:
+    def restore_next(self, headers: Sequence[tuple[str, str]] = ()) -> None:
         """SnapStart: wait at ``/restore/next`` while the platform snapshots and later restores
         this process. Raises ``ProtocolError`` unless the platform answers 200."""
-        response = self.connection.request(protocol.restore_next_request(self.host, self.user_agent))
+        response = self.connection.request(protocol.restore_next_request(self.host, self.user_agent, headers))
         if response.status != 200:
             raise protocol.ProtocolError(f"/restore/next answered HTTP {response.status}: {response.body[:512]!r}")
 

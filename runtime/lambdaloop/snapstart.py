@@ -12,11 +12,16 @@ from the same memory, so the global random generators (``random``, and NumPy's l
 it is loaded) are reseeded from the kernel, whose pool is fresh after a restore. awslambdaric
 does not; ``os.urandom``, ``secrets`` and ``uuid.uuid4`` need nothing (they read the kernel).
 
+Under lambdaloop's emulator the snapshot is a process that forks each restore (``snapfork``),
+and each restored process leaves a fingerprint for the emulator's uniqueness check
+(``snapcheck``); both only when the emulator asks, through the environment.
+
 This module reports what failed; posting the error and ending the process are the loop's.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from .errors import report_exception
@@ -65,10 +70,13 @@ def snapshot_and_restore(client: RuntimeClient) -> SnapStartFailure | None:
     """Run the before-snapshot hooks, wait in ``/restore/next`` while the platform snapshots
     and restores, then run the after-restore hooks. None when all went well."""
     before, after = _hooks()
+    probe = os.environ.get("_LAMBDALOOP_SNAPSTART_PROBE")
+    if probe:
+        from . import snapcheck  # noqa: F401  (imported before the snapshot, not in each restore)
     try:
         for func, args, kwargs in reversed(before):
             func(*args, **kwargs)
-        client.restore_next()
+        _wait_for_restore(client)
     except Exception as exc:
         return SnapStartFailure(BEFORE_SNAPSHOT_ERROR, report_exception(exc, ""), BEFORE_SNAPSHOT_EXIT)
     client.reset()
@@ -78,7 +86,28 @@ def snapshot_and_restore(client: RuntimeClient) -> SnapStartFailure | None:
             func(*args, **kwargs)
     except Exception as exc:
         return SnapStartFailure(AFTER_RESTORE_ERROR, report_exception(exc, ""), AFTER_RESTORE_EXIT)
+    if probe:
+        _leave_fingerprint(probe)
     return None
+
+
+def _wait_for_restore(client: RuntimeClient) -> None:
+    if os.environ.get("_LAMBDALOOP_SNAPSHOT") == "fork":
+        from .snapfork import restore_by_fork
+
+        restore_by_fork(client)  # returns in each restored process
+    else:
+        client.restore_next()
+
+
+def _leave_fingerprint(directory: str) -> None:
+    """The emulator's uniqueness check; a failure of the check must not fail the restore."""
+    from .snapcheck import write_fingerprint
+
+    try:
+        write_fingerprint(directory)
+    except Exception as exc:
+        print(f"lambdaloop: the SnapStart uniqueness check failed: {exc!r}", file=sys.stderr, flush=True)
 
 
 def reseed_random_generators() -> None:

@@ -162,6 +162,16 @@ class BackgroundEmulator:
     def wait_idle(self, timeout: float = 30.0) -> None:
         self._thread.call(self.emulator.sandbox.wait_idle, timeout)
 
+    def retire(self, timeout: float = 30.0) -> None:
+        """End the current environment once idle; the next invoke starts a new one (with
+        SnapStart, a new restore of the same snapshot)."""
+        self._thread.call(self.emulator.sandbox.retire, timeout)
+
+    @property
+    def uniqueness_warnings(self) -> list[str]:
+        """SnapStart: what restores of the snapshot were found to share (see uniqueness.py)."""
+        return self.emulator.sandbox.uniqueness_warnings
+
     def close(self) -> None:
         if not self._thread.running:
             return

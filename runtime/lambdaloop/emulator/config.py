@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 DEFAULT_TIMEOUT_S = 300.0
 ACCOUNT_ID = "012345678912"
+# Read by lambdaloop's runtime (snapstart.py): restore by fork, and leave a fingerprint.
+SNAPSHOT_ENV = "_LAMBDALOOP_SNAPSHOT"
+PROBE_ENV = "_LAMBDALOOP_SNAPSTART_PROBE"
 
 
 def _env_float(name: str, default: float) -> float:
@@ -50,6 +53,15 @@ class EmulatorConfig:
     # with internal ones only; the runtime gets the first part of it after SIGTERM.
     # Lambda Managed Instances: this many invocations at once (0: one at a time, classic).
     concurrency: int = 0
+    # SnapStart: init and the before-snapshot hooks once, then each new environment is a
+    # restore of that snapshot (a fork of the runtime parked in /restore/next).
+    snapstart: bool = False
+    # Lambda's limit on the restore phase (after-restore hooks); past it the invoke fails with
+    # SnapStartTimeoutException.
+    restore_timeout_s: float = 10.0
+    # Each restored runtime leaves a fingerprint of state that should differ per environment
+    # (lambdaloop.snapcheck); costs a few ms of each Restore Duration.
+    uniqueness_check: bool = True
     shutdown_budget_s: float = 2.0
     runtime_shutdown_s: float = 0.5
 
@@ -96,6 +108,12 @@ class EmulatorConfig:
             env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(self.concurrency)
             env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances"
             env["AWS_LAMBDA_LOG_FORMAT"] = "json"
+        if self.snapstart:
+            env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
+            env[SNAPSHOT_ENV] = "fork"
+            # Not set for SnapStart functions (Lambda's SnapStart monitoring docs): the log
+            # stream of a restored environment is not known when the snapshot is taken.
+            del env["AWS_LAMBDA_LOG_GROUP_NAME"], env["AWS_LAMBDA_LOG_STREAM_NAME"]
         env.update(self.env)
         return env
 

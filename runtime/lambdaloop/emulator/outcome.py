@@ -74,6 +74,15 @@ def init_error(body: bytes, error_type: str | None) -> Outcome:
     return Outcome("init", body, error_type=error_type or _error_type_of(body) or "Runtime.ExitError", status=502)
 
 
+def snapstart_timeout() -> Outcome:
+    """SnapStart: the restore (after-restore hooks) took longer than Lambda's 10 s; the Invoke
+    API answers 408 with this error."""
+    message = "Lambda couldn't restore the snapshot within the timeout limit."
+    return Outcome(
+        "init", error_json("SnapStartTimeoutException", message), error_type="SnapStartTimeoutException", status=408
+    )
+
+
 def response_too_large(runtime_alive: bool) -> Outcome:
     # The RIE answers 200 when the runtime carries on to /next and 502 when it exits after
     # the 413 (awslambdaric does exit); the emulator decides which once it knows.

@@ -110,3 +110,65 @@ async def pump_lines(stream: asyncio.StreamReader, name: str, sink: LineSink) ->
         if not line:
             return
         sink(name, line.decode("utf-8", "replace").rstrip("\r\n"))
+
+
+def stat_exit_status(stat_text: str) -> int | None:
+    """The exit status in /proc/PID/stat (field 52, as waitpid reports it, readable while the
+    process is a zombie), as asyncio's returncode: the exit code, or -N for signal N."""
+    fields = stat_text[stat_text.rfind(")") + 2 :].split()
+    if len(fields) < 50 or not fields[49].isdigit():
+        return None
+    status = int(fields[49])
+    if status & 0x7F:
+        return -(status & 0x7F)
+    return (status >> 8) & 0xFF
+
+
+class RestoredChild:
+    """A SnapStart restore: a process the snapshot forked, not the emulator, so it is watched
+    through a pidfd (Linux 5.3+) rather than waited for. Its exit status is read from /proc
+    while it is a zombie: the snapshot reaps it only when asked for the next restore.
+
+    It leads its own session, and it writes to the snapshot's pipes, whose pumps show its output."""
+
+    def __init__(self, pid: int) -> None:
+        self.name = "runtime"
+        self.pid = pid
+        loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[int] = loop.create_future()
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:  # gone already: a zombie still has a pidfd, so it was reaped
+            self._pidfd = -1
+            self.exited.set_result(-signal.SIGKILL)
+            return
+        loop.add_reader(self._pidfd, self._on_exit)
+
+    def _on_exit(self) -> None:
+        asyncio.get_running_loop().remove_reader(self._pidfd)
+        code = None
+        with contextlib.suppress(OSError), open(f"/proc/{self.pid}/stat") as f:
+            code = stat_exit_status(f.read())
+        os.close(self._pidfd)
+        self._pidfd = -1
+        if not self.exited.done():
+            self.exited.set_result(-signal.SIGKILL if code is None else code)
+
+    @property
+    def alive(self) -> bool:
+        return not self.exited.done()
+
+    def signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    async def kill(self) -> int:
+        self.signal_group(signal.SIGKILL)
+        return await self.exited
+
+    async def terminate(self, grace: float) -> int:
+        if self.alive:
+            self.signal_group(signal.SIGTERM)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.exited), grace)
+        return await self.kill()

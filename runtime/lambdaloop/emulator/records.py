@@ -8,6 +8,7 @@ from lambdaloop.emulator.report import billed_ms
 
 Record = dict[str, object]
 _INIT = {"initializationType": "on-demand", "phase": "init"}
+_SNAP_START_INIT = {"initializationType": "snap-start", "phase": "init"}
 
 
 def _tracing(record: Record, trace_id: str | None) -> Record:
@@ -22,16 +23,33 @@ def _error(record: Record, error_type: str | None) -> Record:
     return record
 
 
-def init_start(function_name: str, function_version: str) -> Record:
-    return {**_INIT, "functionName": function_name, "functionVersion": function_version}
+def _init(snap_start: bool) -> Record:
+    return dict(_SNAP_START_INIT if snap_start else _INIT)
 
 
-def init_runtime_done(status: str, error_type: str | None = None) -> Record:
-    return _error({**_INIT, "status": status}, error_type)
+def init_start(function_name: str, function_version: str, snap_start: bool = False) -> Record:
+    return {**_init(snap_start), "functionName": function_name, "functionVersion": function_version}
 
 
-def init_report(status: str, duration_ms: float, error_type: str | None = None) -> Record:
-    return _error({**_INIT, "status": status, "metrics": {"durationMs": round(duration_ms, 3)}}, error_type)
+def init_runtime_done(status: str, error_type: str | None = None, snap_start: bool = False) -> Record:
+    return _error({**_init(snap_start), "status": status}, error_type)
+
+
+def init_report(status: str, duration_ms: float, error_type: str | None = None, snap_start: bool = False) -> Record:
+    metrics = {"durationMs": round(duration_ms, 3)}
+    return _error({**_init(snap_start), "status": status, "metrics": metrics}, error_type)
+
+
+def restore_start(function_name: str, function_version: str) -> Record:
+    return {"functionName": function_name, "functionVersion": function_version}
+
+
+def restore_runtime_done(status: str, error_type: str | None = None) -> Record:
+    return _error({"status": status}, error_type)
+
+
+def restore_report(status: str, duration_ms: float, error_type: str | None = None) -> Record:
+    return _error({"status": status, "metrics": {"durationMs": round(duration_ms, 3)}}, error_type)
 
 
 def start(request_id: str, version: str, trace_id: str | None) -> Record:
@@ -54,6 +72,7 @@ def report(
     init_duration_ms: float | None,
     error_type: str | None,
     trace_id: str | None,
+    restore: tuple[float, int] | None = None,
 ) -> Record:
     metrics: Record = {
         "durationMs": round(duration_ms, 3),
@@ -63,4 +82,7 @@ def report(
     }
     if init_duration_ms is not None:
         metrics["initDurationMs"] = round(init_duration_ms, 3)
+    if restore is not None:
+        metrics["restoreDurationMs"] = round(restore[0], 3)
+        metrics["billedRestoreDurationMs"] = restore[1]
     return _tracing(_error({"requestId": request_id, "status": status, "metrics": metrics}, error_type), trace_id)

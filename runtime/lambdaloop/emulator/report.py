@@ -32,7 +32,10 @@ def report_line(
     max_memory_mb: int,
     init_duration_ms: float | None = None,
     status: str | None = None,
+    restore: tuple[float, int] | None = None,
 ) -> str:
+    """``restore``: (Restore Duration, Billed Restore Duration) for the first invoke of an
+    environment restored from a SnapStart snapshot; Lambda prints them after the memory."""
     fields = [f"REPORT RequestId: {request_id}"]
     if init_duration_ms is not None:
         fields.append(f"Init Duration: {init_duration_ms:.2f} ms")
@@ -42,9 +45,19 @@ def report_line(
         f"Memory Size: {memory_mb} MB",
         f"Max Memory Used: {max_memory_mb} MB",
     ]
+    if restore is not None:
+        fields.append(f"Restore Duration: {restore[0]:.2f} ms")
+        fields.append(f"Billed Restore Duration: {restore[1]} ms")
     if status and status != "success":
         fields.append(f"Status: {status}")
     return "\t".join(fields) + "\t"
+
+
+def restore_report_line(duration_ms: float, status: str | None = None, error_type: str | None = None) -> str:
+    line = f"RESTORE_REPORT Restore Duration: {duration_ms:.2f} ms"
+    if status and status != "success":
+        line += f"\tStatus: {status}" + (f"\tError Type: {error_type}" if error_type else "")
+    return line
 
 
 def parse_hwm_kib(status_text: str) -> int:

@@ -34,6 +34,8 @@ class Route:
 _FIXED = {
     ("GET", protocol.NEXT_PATH): "next",
     ("POST", protocol.INIT_ERROR_PATH): "init_error",
+    ("GET", protocol.RESTORE_NEXT_PATH): "restore_next",
+    ("POST", protocol.RESTORE_ERROR_PATH): "restore_error",
     ("POST", REGISTER_PATH): "ext_register",
     ("GET", EVENT_NEXT_PATH): "ext_next",
     ("POST", EXTENSION_INIT_ERROR_PATH): "ext_init_error",

@@ -208,6 +208,35 @@ class RuntimeApi:
         sandbox.changed.notify()
         await exchange.respond_json(202, ACCEPTED)
 
+    async def _restore_next(self, exchange: Exchange, route: routes.Route) -> None:
+        """SnapStart: the runtime waits here while the snapshot is taken, until a restore."""
+        sandbox = self.sandbox
+        if not sandbox.config.snapstart:
+            # RAPID serves /restore/* only to SnapStart functions.
+            await exchange.respond(404, [("Content-Type", "text/plain; charset=utf-8")], b"404 page not found\n")
+            return
+        if sandbox.init_error is not None:
+            raise _transition_refused("InitError", "RestoreReady")
+        pid_text = exchange.headers.get(protocol.H_RESTORED_PID) or ""
+        forked_pid = int(pid_text) if pid_text.isdigit() and len(pid_text) < 10 else None
+        parked = sandbox.snapshot.park(bool(exchange.headers.get(protocol.H_RESTORE_BY_FORK)), forked_pid)
+        sandbox.changed.notify()
+        if not await parked:
+            raise _transition_refused("RestoreReady", "Restoring")
+        await exchange.respond(200, [("Content-Type", "application/json")], b"")
+
+    async def _restore_error(self, exchange: Exchange, route: routes.Route) -> None:
+        sandbox = self.sandbox
+        if not sandbox.config.snapstart:
+            await exchange.respond(404, [("Content-Type", "text/plain; charset=utf-8")], b"404 page not found\n")
+            return
+        if not sandbox.restoring or sandbox.restore_error is not None:
+            raise _transition_refused("Ready" if sandbox.current is None else "Invoke", "RestoreError")
+        body = await exchange.read_body(protocol.MAX_BUFFERED_PAYLOAD)
+        sandbox.restore_error = (body, exchange.headers.get(protocol.H_ERROR_TYPE))
+        sandbox.changed.notify()
+        await exchange.respond_json(202, ACCEPTED)
+
     async def _ping(self, exchange: Exchange, route: routes.Route) -> None:
         await exchange.respond(200, [("Content-Type", "text/plain; charset=utf-8")], b"pong")
 

@@ -20,20 +20,23 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from lambdaloop.emulator import extensions as ext
 from lambdaloop.emulator import outcome as oc
 from lambdaloop.emulator import records, report
-from lambdaloop.emulator.config import EmulatorConfig
+from lambdaloop.emulator.config import PROBE_ENV, EmulatorConfig
 from lambdaloop.emulator.invocation import Invocation
-from lambdaloop.emulator.process import Child, exit_reason, pump_lines, spawn
+from lambdaloop.emulator.process import Child, RestoredChild, exit_reason, pump_lines, spawn
+from lambdaloop.emulator.snapshot import Snapshot
 from lambdaloop.emulator.telemetry import Hub
 
 # (source, line): source is "platform", "runtime" or an extension's name.
 LogSink = Callable[[str, str], None]
 LOG_SOCKET_ENV = "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"
+# (Restore Duration, Billed Restore Duration) of a SnapStart restore, for REPORT.
+RestoreFigures = tuple[float, int]
 
 
 class Signal:
@@ -73,11 +76,17 @@ class Sandbox:
         self.runtime_api = ""  # host:port, known once the server listens
         self.hub = Hub()
         self.registry = ext.Registry()
-        self.runtime: Child | None = None
+        self.runtime: Child | RestoredChild | None = None
         self.extension_children: list[Child] = []
         self.current: Invocation | None = None
         self.changed = Signal()
         self.init_error: tuple[bytes, str | None] | None = None
+        # SnapStart (config.snapstart): the snapshot, what a restore posted to /restore/error,
+        # and the uniqueness warnings given so far.
+        self.snapshot = Snapshot()
+        self.restore_error: tuple[bytes, str | None] | None = None
+        self.restoring = False
+        self.uniqueness_warnings: list[str] = []
         self.initialized = False
         self.invokes = 0
         self._next_waiter: asyncio.Future[Invocation | None] | None = None
@@ -129,6 +138,8 @@ class Sandbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
         await self._teardown("SPINDOWN")
+        await self.snapshot.discard()
+        self.snapshot.close()
         await self._close_log_socket()
         # Anything a cancelled step left behind still gets reaped.
         await asyncio.gather(*(child.kill() for child in list(self._spawned)))
@@ -185,7 +196,14 @@ class Sandbox:
             # Crashed between invokes: Lambda (and the RIE) start a new environment.
             await self._teardown("FAILURE")
         init_ms: float | None = None
-        if self.runtime is None:
+        restore: RestoreFigures | None = None
+        if self.runtime is None and self.config.snapstart:
+            failure, restore = await self._restored_environment()
+            if failure is not None:
+                invocation.finish(failure)
+                self._report(invocation, failure, 0.0, None, restore)
+                return
+        elif self.runtime is None:
             failure = await self._init()
             if failure is not None:
                 invocation.finish(failure)
@@ -214,12 +232,14 @@ class Sandbox:
             self._report(invocation, outcome, self.config.timeout_s * 1000, init_ms)
             await self._teardown("TIMEOUT")
             return
-        await self._invoke(invocation, init_ms)
+        await self._invoke(invocation, init_ms, restore)
 
     def _ready(self) -> bool:
         return self._runtime_parked() and self.registry.all_waiting()
 
-    async def _invoke(self, invocation: Invocation, init_ms: float | None) -> None:
+    async def _invoke(
+        self, invocation: Invocation, init_ms: float | None, restore: RestoreFigures | None = None
+    ) -> None:
         config = self.config
         request = invocation.request
         invocation.deadline_ms = int(time.time() * 1000 + config.timeout_s * 1000)
@@ -254,13 +274,20 @@ class Sandbox:
             invocation.finish(oc.timeout(config.timeout_s))
         outcome = invocation.outcome
         assert outcome is not None
-        self._report(invocation, outcome, duration_ms, init_ms)
+        self._report(invocation, outcome, duration_ms, init_ms, restore)
         if wait == "exit":
             await self._teardown("FAILURE")
         elif wait == "timeout":
             await self._teardown("TIMEOUT")
 
-    def _report(self, invocation: Invocation, outcome: oc.Outcome, duration_ms: float, init_ms: float | None) -> None:
+    def _report(
+        self,
+        invocation: Invocation,
+        outcome: oc.Outcome,
+        duration_ms: float,
+        init_ms: float | None,
+        restore: RestoreFigures | None = None,
+    ) -> None:
         config = self.config
         request_id = invocation.request_id
         # Sampled at delivery too: a runtime that died has no /proc entry left to read.
@@ -274,10 +301,12 @@ class Sandbox:
         )
         self.log(report.end_line(request_id))
         shown_status = None if status == "success" else status
-        self.log(report.report_line(request_id, duration_ms, config.memory_mb, max_mb, init_ms, shown_status))
+        self.log(report.report_line(request_id, duration_ms, config.memory_mb, max_mb, init_ms, shown_status, restore))
         self.hub.emit(
             "platform.report",
-            records.report(request_id, status, duration_ms, config.memory_mb, max_mb, init_ms, error_type, trace_id),
+            records.report(
+                request_id, status, duration_ms, config.memory_mb, max_mb, init_ms, error_type, trace_id, restore
+            ),
         )
 
     def _memory_mb(self) -> int:
@@ -285,7 +314,10 @@ class Sandbox:
         return report.peak_memory_mb(c.pid for c in children if c is not None and c.alive)
 
     async def _wait_until(
-        self, predicate: Callable[[], bool], deadline: float, watched: Callable[[], list[Child]] | None = None
+        self,
+        predicate: Callable[[], bool],
+        deadline: float,
+        watched: Callable[[], Sequence[Child | RestoredChild]] | None = None,
     ) -> str:
         """'ok' once predicate() holds, 'exit' if a watched child dies first (by default the
         runtime), 'closing' when the emulator shuts down, 'timeout' at the deadline."""
@@ -310,7 +342,7 @@ class Sandbox:
             return any(not waiter.done() for waiter in self._waiters)
         return self._next_waiter is not None and not self._next_waiter.done()
 
-    def _runtime_only(self) -> list[Child]:
+    def _runtime_only(self) -> list[Child | RestoredChild]:
         return [self.runtime] if self.runtime is not None else []
 
     # ---- many at once (Lambda Managed Instances) -----------------------------------------
@@ -387,7 +419,10 @@ class Sandbox:
         self.registry = ext.Registry(os.path.basename(p) for p in paths)
         self.init_error = None
         self.initialized = False
-        self.hub.emit("platform.initStart", records.init_start(config.function_name, config.function_version))
+        snap_start = config.snapstart
+        self.hub.emit(
+            "platform.initStart", records.init_start(config.function_name, config.function_version, snap_start)
+        )
         ext_env = config.extension_environment(self.runtime_api)
         for path in paths:
             name = os.path.basename(path)
@@ -411,6 +446,8 @@ class Sandbox:
         runtime_env = config.runtime_environment(self.runtime_api, log_stream)
         if self.concurrent:
             runtime_env[LOG_SOCKET_ENV] = await self._log_socket()
+        if snap_start and config.uniqueness_check:
+            runtime_env[PROBE_ENV] = self.snapshot.probe_dir()
         try:
             self.runtime = await self._spawn("runtime", config.resolved_command(), runtime_env, config.task_root)
         except OSError as exc:
@@ -422,8 +459,13 @@ class Sandbox:
         if wait == "ok" and self.init_error is None and not self._extension_failed():
             self.initialized = True
             self._init_duration_ms = (time.monotonic() - started) * 1000
-            self.hub.emit("platform.initRuntimeDone", records.init_runtime_done("success"))
-            self.hub.emit("platform.initReport", records.init_report("success", self._init_duration_ms))
+            self.hub.emit("platform.initRuntimeDone", records.init_runtime_done("success", None, snap_start))
+            self.hub.emit(
+                "platform.initReport", records.init_report("success", self._init_duration_ms, None, snap_start)
+            )
+            if snap_start:
+                # Lambda shows a SnapStart function's init here, not in its invokes' REPORT.
+                self.log(f"INIT_REPORT Init Duration: {self._init_duration_ms:.2f} ms\tPhase: init\tStatus: success")
             return None
         if wait == "timeout":
             return await self._init_failed(started, b"", "Sandbox.Timedout", oc.timeout(config.init_timeout_s))
@@ -439,6 +481,110 @@ class Sandbox:
             body, error_type = self.init_error
             return await self._init_failed(started, body, error_type)
         return await self._init_failed(started, b"", "Runtime.ExitError")
+
+    # ---- SnapStart ----------------------------------------------------------------------
+
+    async def _restored_environment(self) -> tuple[oc.Outcome | None, RestoreFigures | None]:
+        """A new environment restored from the snapshot, taken first if there is none (init
+        and the before-snapshot hooks run once per snapshot, not per environment)."""
+        snapshot = self.snapshot
+        if not snapshot.usable:
+            await snapshot.discard()
+            failure = await self._init()
+            if failure is not None:
+                return failure, None
+            if not snapshot.parked:
+                # Straight to /next: on Lambda the snapshot is then taken there (a container
+                # image labelled com.amazonaws.lambda.feature.snapstart=Allow); here this
+                # process serves as it is, and the next environment inits again.
+                self.log("lambdaloop: the runtime did not call /restore/next: no snapshot, no restore hooks")
+                return None, None
+            snapshot.process, self.runtime = self.runtime, None  # type: ignore[assignment]
+        return await self._restore()
+
+    async def _restore(self) -> tuple[oc.Outcome | None, RestoreFigures]:
+        """Answer the snapshot's /restore/next and wait for the restored runtime's first /next
+        (after its after-restore hooks), its /restore/error, its exit or the restore limit."""
+        config = self.config
+        snapshot = self.snapshot
+        process = snapshot.process
+        started = time.monotonic()
+        deadline = started + config.restore_timeout_s
+        forked_ms = 0.0
+        self.restore_error = None
+        self.restoring = True
+        self.hub.emit("platform.restoreStart", records.restore_start(config.function_name, config.function_version))
+        snapshot.restore()
+        try:
+            if snapshot.by_fork:
+                wait = await self._wait_until(
+                    lambda: snapshot.forked_pid is not None, deadline, lambda: [process] if process else []
+                )
+                if wait == "ok":
+                    assert snapshot.forked_pid is not None
+                    self.runtime = RestoredChild(snapshot.forked_pid)
+                    forked_ms = (time.monotonic() - started) * 1000
+                else:
+                    await snapshot.discard()  # the snapshot's process died or hung: init again next time
+            else:
+                # Restored in place: this process is the environment, and the snapshot is used up.
+                self.runtime, snapshot.process = process, None
+                wait = "ok"
+            if wait == "ok":
+                wait = await self._wait_until(lambda: self.restore_error is not None or self._ready(), deadline)
+        finally:
+            self.restoring = False
+        duration_ms = (time.monotonic() - started) * 1000
+        succeeded = wait == "ok" and self.restore_error is None
+        if succeeded:
+            duration_ms -= self._check_uniqueness()  # the emulator's check is not the function's time
+        # Lambda does not bill the part outside the microVM (loading the snapshot): here, the fork.
+        figures = (duration_ms, report.billed_ms(duration_ms - forked_ms))
+        if succeeded:
+            self.log(report.restore_report_line(duration_ms))
+            self.hub.emit("platform.restoreRuntimeDone", records.restore_runtime_done("success"))
+            self.hub.emit("platform.restoreReport", records.restore_report("success", duration_ms))
+            return None, figures
+        outcome = await self._restore_outcome(wait)
+        status = "timeout" if wait == "timeout" else "error"
+        self.log(report.restore_report_line(duration_ms, status, outcome.error_type))
+        self.hub.emit("platform.restoreRuntimeDone", records.restore_runtime_done(status, outcome.error_type))
+        self.hub.emit("platform.restoreReport", records.restore_report(status, duration_ms, outcome.error_type))
+        await self._teardown("FAILURE")  # this environment only: the snapshot stays for the next
+        return outcome, figures
+
+    async def _restore_outcome(self, wait: str) -> oc.Outcome:
+        if self.restore_error is not None:
+            # The runtime said why (after-restore hooks); it exits on its own (65), or is killed.
+            if self.runtime is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self.runtime.exited), 1.0)
+            body, error_type = self.restore_error
+            return oc.init_error(body, error_type)
+        if wait == "timeout":
+            return oc.snapstart_timeout()
+        if wait == "closing":
+            return oc.platform_error("Sandbox.Shutdown", "The emulator is shutting down")
+        code = await self.runtime.exited if self.runtime is not None else -9
+        message = f"Runtime exited with error: {exit_reason(code)}"
+        return oc.init_error(oc.error_json("Runtime.ExitError", message), None)
+
+    def _check_uniqueness(self) -> float:
+        """Compare this restore's state with the earlier ones' (lambdaloop.snapcheck); the
+        milliseconds the check took in the restored process."""
+        if not isinstance(self.runtime, RestoredChild):
+            return 0.0
+        found, check_ms = self.snapshot.check(self.runtime.pid)
+        for shared in found:
+            self.uniqueness_warnings.append(shared.message)
+            self.log(f"lambdaloop SnapStart uniqueness: {shared.message}")
+        return check_ms
+
+    async def retire(self) -> None:
+        """End the current environment as Lambda does an idle one, so the next invoke gets a
+        new one (with SnapStart: a new restore of the same snapshot)."""
+        await self.wait_idle()
+        await self._teardown("SPINDOWN")
 
     async def _log_socket(self) -> str:
         """Lambda Managed Instances: the socket each worker process connects its stdout and
@@ -473,6 +619,8 @@ class Sandbox:
         return child
 
     def _init_settled(self) -> bool:
+        if self.config.snapstart and self.snapshot.parked:
+            return True  # the runtime waits for the snapshot
         return self.init_error is not None or self._extension_failed() is not None or self._ready()
 
     def _extension_failed(self) -> str | None:
@@ -486,8 +634,11 @@ class Sandbox:
     ) -> oc.Outcome:
         self._init_duration_ms = (time.monotonic() - started) * 1000
         status = "timeout" if error_type == "Sandbox.Timedout" else "error"
-        self.hub.emit("platform.initRuntimeDone", records.init_runtime_done(status, error_type))
-        self.hub.emit("platform.initReport", records.init_report(status, self._init_duration_ms, error_type))
+        snap_start = self.config.snapstart
+        self.hub.emit("platform.initRuntimeDone", records.init_runtime_done(status, error_type, snap_start))
+        self.hub.emit(
+            "platform.initReport", records.init_report(status, self._init_duration_ms, error_type, snap_start)
+        )
         self.log(
             f"INIT_REPORT Init Duration: {self._init_duration_ms:.2f} ms\tPhase: init\tStatus: {status}"
             + (f"\tError Type: {error_type}" if error_type else "")
