@@ -8,7 +8,8 @@ findings ``{kind, where, digest, detail}`` and the time the check took. The emul
 finding with the same digest in two of them is state that every environment restored from the
 snapshot shares. Values are never written, only digests (``detail`` names an address at most).
 
-Looked at: the function's own modules (files under the task root), their globals and what
+Looked at: the function's own modules (files under the task root, not in a ``site-packages``
+folder there), their globals and what
 those hold up to three steps down (attributes, dict values, sequence items):
 
 - ``random`` generators: ``random.Random`` instances and NumPy ``Generator``/``RandomState``
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 PROBE_ENV = "_LAMBDALOOP_SNAPSTART_PROBE"
 _MAX_DEPTH = 3
 _MAX_ITEMS = 200  # per container: a big cache must not make the check slow
+_INSTALLED = f"{os.sep}site-packages{os.sep}"
 
 Finding = dict[str, str]
 
@@ -55,7 +57,11 @@ def fingerprint(task_root: str) -> list[Finding]:
     root = os.path.join(os.path.realpath(task_root), "")
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if not isinstance(file, str) or not os.path.realpath(file).startswith(root):
+        if not isinstance(file, str) or name.partition(".")[0] == "lambdaloop":
+            continue
+        path = os.path.realpath(file)
+        # A virtualenv inside the project folder is not the function's code.
+        if not path.startswith(root) or _INSTALLED in path[len(root) :]:
             continue
         for attr, value in list(vars(module).items()):
             if not attr.startswith("__"):

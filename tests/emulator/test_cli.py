@@ -197,3 +197,88 @@ def test_invoke_exit_code_says_whether_the_function_failed(
         assert f"({error})" in failures[0]
     if handler == "sleeps":
         assert done.stdout.strip() == "Task timed out after 1.00 seconds"
+
+
+def test_invoke_snapstart_restores_the_snapshot_as_often_as_asked() -> None:
+    corpus = str(REPO / "tests" / "emulator" / "corpus")
+    done = _run(
+        "invoke",
+        "snapstart_fn.handler",
+        "--task-root",
+        corpus,
+        "--extensions-dir",
+        "",
+        "--snapstart",
+        "--restores",
+        "3",
+    )
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(answers) == 3 and len({a["pid"] for a in answers}) == 3 and len({a["token"] for a in answers}) == 1
+    assert done.stderr.count("INIT_REPORT Init Duration:") == 1
+    assert done.stderr.count("RESTORE_REPORT Restore Duration:") == 3
+    assert "uniqueness" not in done.stderr  # this function shares nothing it should not
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--restores", "2"], "--restores goes with --snapstart"),
+        (["--snapstart", "--restores", "0"], "--restores must be 1 or more"),
+        (["--snapstart", "--rie", "auto"], "--snapstart runs on the built-in emulator"),
+        (["--snapstart", "--concurrency", "2"], "--snapstart runs on the built-in emulator"),
+    ],
+)
+def test_invoke_snapstart_refuses_what_it_cannot_do(args: list[str], message: str) -> None:
+    done = _run("invoke", "examples/hello.handler", "--extensions-dir", "", *args)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert done.stdout == ""
+
+
+def test_snapstart_refuses_external_extensions_it_would_not_run(tmp_path: Path) -> None:
+    extension = tmp_path / "my-extension"
+    extension.write_text("#!/bin/sh\n")
+    extension.chmod(0o755)
+    done = _run("invoke", "examples/hello.handler", "--snapstart", "--extensions-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert "--snapstart does not run external extensions yet" in done.stderr and "my-extension" in done.stderr
+
+
+def test_the_readme_snapstart_command_runs_as_written() -> None:
+    done = _run("invoke", "examples/snapstart.handler", "--snapstart", "--restores", "2", "--extensions-dir", "")
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["price"] for a in answers] == [700, 700]
+    assert answers[0]["environment"] != answers[1]["environment"]
+    assert done.stderr.count("restored as ") == 2 and "uniqueness" not in done.stderr
+
+
+def test_serve_snapstart_restores_a_new_environment_after_a_crash() -> None:
+    port = free_port()
+    corpus = str(REPO / "tests" / "emulator" / "corpus")
+    args = ["snapstart_fn.handler", "--task-root", corpus, "--extensions-dir", "", "--snapstart", "--port", str(port)]
+    server = subprocess.Popen(
+        [*CLI, "serve", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_listening("127.0.0.1", port, 30, lambda: server.poll() is None)
+        address = f"127.0.0.1:{port}"
+        warm = [json.loads(client.invoke(address, b"{}").body) for _ in range(2)]
+        crashed = client.invoke(address, b'{"exit": true}')
+        restored = json.loads(client.invoke(address, b"{}").body)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0
+        output = server.stdout.read().decode() if server.stdout else ""
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+        if server.stdout is not None:
+            server.stdout.close()
+    assert warm[0]["pid"] == warm[1]["pid"] and crashed.status == 502
+    assert restored["pid"] != warm[0]["pid"] and restored["token"] == warm[0]["token"]
+    assert output.count("INIT_REPORT") == 1 and output.count("RESTORE_REPORT") == 2

@@ -65,8 +65,11 @@ class LocalFunction:
         extensions_dir: str | None = None,
         memory_mb: int = 3008,
         function_name: str = "test_function",
+        snapstart: bool = False,
         echo: Echo | None = None,
     ) -> LocalFunction:
+        """``snapstart``: init once and restore each new environment from that snapshot
+        (see ``new_environment`` and ``uniqueness_warnings``)."""
         config = EmulatorConfig(
             handler=handler,
             command=command,
@@ -75,6 +78,7 @@ class LocalFunction:
             extensions_dir=extensions_dir,
             memory_mb=memory_mb,
             function_name=function_name,
+            snapstart=snapstart,
         )
         if task_root is not None:
             config.task_root = str(task_root)
@@ -118,6 +122,17 @@ class LocalFunction:
         if error_type:
             raise InvokeError(error_type, stream.result.error_body or b"")
         self._emulator.wait_idle()
+
+    def new_environment(self) -> None:
+        """End the current execution environment: the next invoke starts a new one (with
+        ``snapstart``, a new restore of the same snapshot), as Lambda scaling out would."""
+        self._emulator.retire()
+
+    @property
+    def uniqueness_warnings(self) -> list[str]:
+        """With ``snapstart``: state found the same in two restores that should differ per
+        environment (a random generator seeded at init, a uuid4, a connection, credentials)."""
+        return list(self._emulator.uniqueness_warnings)
 
     @property
     def log_lines(self) -> list[LogLine]:
