@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_readme_plugin_example_is_the_tested_file() -> None:
     readme = (ROOT / "README.md").read_text()
     assert (ROOT / "examples" / "test_hello.py").read_text().strip() in readme
-    assert (ROOT / "examples" / "test_snapstart.py").read_text().strip() in readme
+    assert (ROOT / "examples" / "test_snapstart_restores.py").read_text().strip() in readme
 
 
 def test_first_screen_commands_are_wired() -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -18,7 +19,7 @@ import pytest
 from lambdaloop.emulator import client
 from lambdaloop.emulator.app import BackgroundEmulator
 
-from .conftest import AWSLAMBDARIC, LAMBDALOOP, emulator
+from .conftest import AWSLAMBDARIC, CORPUS, LAMBDALOOP, emulator
 
 HOOKS_IN_ORDER = ["before-2", "before-1", "after-1", "after-2"]
 
@@ -263,3 +264,25 @@ def test_the_check_leaves_its_files_nowhere_after_the_emulator_ends(peer: int) -
         folder = emu.emulator.sandbox.snapshot.probe_dir()
         assert os.listdir(folder)
     assert not os.path.exists(folder)
+
+
+def test_a_reported_pid_that_is_not_the_runtimes_child_is_never_signalled() -> None:
+    # The bogus pid is the emulator's own process: had it been taken as the restored
+    # environment, the teardown would have killed this test.
+    with emulator("x.handler", [sys.executable, str(CORPUS / "snapstart_raw.py")], snapstart=True) as emu:
+        result = invoke(emu)
+    assert result.status == 200 and result.function_error == "Unhandled"
+    assert json.loads(result.body)["errorType"] == "Emulator.SnapStartUnsupported"
+
+
+def test_a_snapshot_process_that_dies_at_the_restore_fails_it_with_its_exit_status() -> None:
+    command = [sys.executable, str(CORPUS / "snapstart_raw.py")]
+    with emulator("x.handler", command, snapstart=True, env={"RAW_MODE": "die"}) as emu:
+        result = invoke(emu)
+        restores = platform_lines(emu, "RESTORE_REPORT")
+    assert result.status == 502
+    assert json.loads(result.body) == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": "Runtime exited with error: exit status 9",
+    }
+    assert "Status: error" in restores[0]

@@ -124,6 +124,16 @@ def stat_exit_status(stat_text: str) -> int | None:
     return (status >> 8) & 0xFF
 
 
+def parent_pid(pid: int) -> int | None:
+    """The parent of process ``pid`` (field 4 of /proc/PID/stat); None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+
+
 class RestoredChild:
     """A SnapStart restore: a process the snapshot forked, not the emulator, so it is watched
     through a pidfd (Linux 5.3+) rather than waited for. Its exit status is read from /proc

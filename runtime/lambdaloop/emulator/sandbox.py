@@ -28,7 +28,7 @@ from lambdaloop.emulator import outcome as oc
 from lambdaloop.emulator import records, report
 from lambdaloop.emulator.config import PROBE_ENV, EmulatorConfig
 from lambdaloop.emulator.invocation import Invocation
-from lambdaloop.emulator.process import Child, RestoredChild, exit_reason, pump_lines, spawn
+from lambdaloop.emulator.process import Child, RestoredChild, exit_reason, parent_pid, pump_lines, spawn
 from lambdaloop.emulator.snapshot import Snapshot
 from lambdaloop.emulator.telemetry import Hub
 
@@ -520,12 +520,18 @@ class Sandbox:
                 wait = await self._wait_until(
                     lambda: snapshot.forked_pid is not None, deadline, lambda: [process] if process else []
                 )
-                if wait == "ok":
-                    assert snapshot.forked_pid is not None
-                    self.runtime = RestoredChild(snapshot.forked_pid)
+                forked = snapshot.forked_pid
+                if wait == "ok" and forked is not None and process is not None and parent_pid(forked) == process.pid:
+                    self.runtime = RestoredChild(forked)
                     forked_ms = (time.monotonic() - started) * 1000
                 else:
-                    await snapshot.discard()  # the snapshot's process died or hung: init again next time
+                    if wait == "ok":
+                        # Not this machine's process (a runtime in a container reports the pid it
+                        # sees): never signal a pid the emulator cannot vouch for.
+                        wait = "foreign"
+                    elif wait == "exit":
+                        self.runtime = process  # (for its exit status in the answer)
+                    await snapshot.discard()  # the snapshot is unusable: init again next time
             else:
                 # Restored in place: this process is the environment, and the snapshot is used up.
                 self.runtime, snapshot.process = process, None
@@ -565,6 +571,12 @@ class Sandbox:
             return oc.snapstart_timeout()
         if wait == "closing":
             return oc.platform_error("Sandbox.Shutdown", "The emulator is shutting down")
+        if wait == "foreign":
+            message = (
+                "the runtime reported a restored process that is not its child on this machine "
+                "(a runtime in a container?): --snapstart needs the runtime to run here"
+            )
+            return oc.platform_error("Emulator.SnapStartUnsupported", message)
         code = await self.runtime.exited if self.runtime is not None else -9
         message = f"Runtime exited with error: {exit_reason(code)}"
         return oc.init_error(oc.error_json("Runtime.ExitError", message), None)
