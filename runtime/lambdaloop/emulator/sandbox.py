@@ -500,6 +500,9 @@ class Sandbox:
                 self.log("lambdaloop: the runtime did not call /restore/next: no snapshot, no restore hooks")
                 return None, None
             snapshot.process, self.runtime = self.runtime, None  # type: ignore[assignment]
+            # Which snapshot this is, said once per snapshot (there is no CRIU here: the emulator README).
+            how = "each restore forks it" if snapshot.by_fork else "it restores in place, once (it does not fork)"
+            self.log(f"lambdaloop: snapshot: the initialized runtime parked in /restore/next; {how}")
         return await self._restore()
 
     async def _restore(self) -> tuple[oc.Outcome | None, RestoreFigures]:
