@@ -71,6 +71,8 @@ def find_extensions(directory: str | None) -> list[str]:
 
 class Sandbox:
     def __init__(self, config: EmulatorConfig, sink: LogSink) -> None:
+        if config.snapstart and config.concurrency:
+            raise ValueError("SnapStart and Lambda Managed Instances do not go together (Lambda does not offer both)")
         self.config = config
         self.sink = sink
         self.runtime_api = ""  # host:port, known once the server listens
