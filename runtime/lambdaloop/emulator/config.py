@@ -65,6 +65,14 @@ class EmulatorConfig:
     shutdown_budget_s: float = 2.0
     runtime_shutdown_s: float = 0.5
 
+    @property
+    def init_limit_s(self) -> float:
+        """How long init may take: ``init_timeout_s``, or with SnapStart, where init runs when a
+        version is published, Lambda's larger limit: 130 s or the function's timeout, at most 15 min."""
+        if self.snapstart:
+            return max(self.init_timeout_s, min(900.0, max(130.0, self.timeout_s)))
+        return self.init_timeout_s
+
     def resolved_command(self) -> list[str]:
         return list(self.command) if self.command else [sys.executable, "-m", "lambdaloop", self.handler]
 

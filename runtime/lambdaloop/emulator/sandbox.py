@@ -416,7 +416,7 @@ class Sandbox:
         """Start a fresh environment. None on success, else the outcome for the invoker."""
         config = self.config
         started = time.monotonic()
-        deadline = started + config.init_timeout_s
+        deadline = started + config.init_limit_s
         paths = find_extensions(config.extensions_dir)
         self.registry = ext.Registry(os.path.basename(p) for p in paths)
         self.init_error = None
@@ -470,7 +470,7 @@ class Sandbox:
                 self.log(f"INIT_REPORT Init Duration: {self._init_duration_ms:.2f} ms\tPhase: init\tStatus: success")
             return None
         if wait == "timeout":
-            return await self._init_failed(started, b"", "Sandbox.Timedout", oc.timeout(config.init_timeout_s))
+            return await self._init_failed(started, b"", "Sandbox.Timedout", oc.timeout(config.init_limit_s))
         failed = self._extension_failed()
         if failed is not None:
             return await self._init_failed(started, oc.error_json(failed, "An extension failed to initialize"), failed)
@@ -501,7 +501,9 @@ class Sandbox:
                 # process serves as it is, and the next environment inits again.
                 self.log("lambdaloop: the runtime did not call /restore/next: no snapshot, no restore hooks")
                 return None, None
-            snapshot.process, self.runtime = self.runtime, None  # type: ignore[assignment]
+            parked = self.runtime
+            assert isinstance(parked, Child)  # (the process init just started)
+            snapshot.process, self.runtime = parked, None
             # Which snapshot this is, said once per snapshot (there is no CRIU here: the emulator README).
             how = "each restore forks it" if snapshot.by_fork else "it restores in place, once (it does not fork)"
             self.log(f"lambdaloop: snapshot: the initialized runtime parked in /restore/next; {how}")
