@@ -26,7 +26,6 @@ class Snapshot:
         self.process: Child | None = None  # the parked runtime, once init has succeeded
         self.by_fork = False
         self.forked_pid: int | None = None  # reported for the restore in progress
-        self.restores = 0
         self._parked: asyncio.Future[bool] | None = None
         self._probe_dir: str | None = None
         self._fingerprints: list[list[uniqueness.Finding]] = []
@@ -53,7 +52,6 @@ class Snapshot:
 
     def restore(self) -> None:
         """Answer the parked /restore/next: one restore starts."""
-        self.restores += 1
         self.forked_pid = None
         self.release(True)
 
@@ -88,6 +86,7 @@ class Snapshot:
     async def discard(self) -> None:
         """End the snapshot's process (its restores are not its process group: they stay)."""
         self.release(False)
+        self.by_fork, self.forked_pid = False, None  # (the next snapshot's runtime says again)
         process, self.process = self.process, None
         if process is not None:
             await process.kill()
