@@ -273,19 +273,26 @@ def test_readme_streaming_snippets_are_the_example_files() -> None:
             start = at + len(segment)
 
 
-def readme_commands() -> list[list[str]]:
-    return [
+def readme_commands(option: str) -> list[list[str]]:
+    """The section's ``lambdaloop invoke`` commands that use ``option``."""
+    commands = [
         shlex.split(line, comments=True)
         for language, code in section_blocks()
         if language == "sh"
         for line in code.splitlines()
         if line.startswith("lambdaloop invoke ")
     ]
+    return [command for command in commands if option in command or not option]
 
 
-@pytest.mark.parametrize("command", readme_commands(), ids=lambda argv: argv[2])
+def test_every_invoke_command_of_the_section_is_run_below() -> None:
+    assert readme_commands("")
+    for command in readme_commands(""):
+        assert "--stream" in command or "--snapstart" in command, command
+
+
+@pytest.mark.parametrize("command", readme_commands("--stream"), ids=lambda argv: argv[2])
 def test_readme_streaming_command_runs(command: list[str]) -> None:
-    assert "--stream" in command
     done = run_cli(*command[1:])
     assert done.returncode == 0, done.stderr.decode()
     assert b"REPORT RequestId:" in done.stderr
@@ -296,3 +303,13 @@ def test_readme_streaming_command_runs(command: list[str]) -> None:
         prelude, _, body = done.stdout.partition(PRELUDE_END)
         assert json.loads(prelude)["headers"]["content-type"] == "text/csv"
         assert body.startswith(b"id,square\n0,0\n1,1\n") and body.count(b"\n") == 10_001  # header + 10,000 rows
+
+
+@pytest.mark.parametrize("command", readme_commands("--snapstart"), ids=lambda argv: argv[2])
+def test_readme_snapstart_command_runs(command: list[str]) -> None:
+    done = run_cli(*command[1:])
+    assert done.returncode == 0, done.stderr.decode()
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["price"] for a in answers] == [700, 700]
+    assert answers[0]["environment"] != answers[1]["environment"]
+    assert done.stderr.count(b"restored as ") == 2 and b"uniqueness" not in done.stderr

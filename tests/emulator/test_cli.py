@@ -244,15 +244,6 @@ def test_snapstart_refuses_external_extensions_it_would_not_run(tmp_path: Path) 
     assert "--snapstart does not run external extensions yet" in done.stderr and "my-extension" in done.stderr
 
 
-def test_the_readme_snapstart_command_runs_as_written() -> None:
-    done = _run("invoke", "examples/snapstart.handler", "--snapstart", "--restores", "2", "--extensions-dir", "")
-    assert done.returncode == 0, done.stderr
-    answers = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [a["price"] for a in answers] == [700, 700]
-    assert answers[0]["environment"] != answers[1]["environment"]
-    assert done.stderr.count("restored as ") == 2 and "uniqueness" not in done.stderr
-
-
 def test_serve_snapstart_restores_a_new_environment_after_a_crash() -> None:
     port = free_port()
     corpus = str(REPO / "tests" / "emulator" / "corpus")
