@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,31 +67,48 @@ def test_invoke_through_the_real_rie(rie_path: str) -> None:
     assert "REPORT RequestId:" in done.stderr
 
 
-def test_serve_answers_the_rie_invoke_api_until_sigterm() -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [*CLI, "serve", "examples/hello.handler", "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+class Served:
+    """``lambdaloop serve`` in its own session on a free port."""
+
+    def __init__(self, *args: str) -> None:
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        self.server = subprocess.Popen(
+            [*CLI, "serve", *args, "--port", str(port)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_listening("127.0.0.1", port, 30, lambda: self.server.poll() is None)
+
+    def stop(self) -> str:
+        """SIGTERM, as a user's Ctrl-C: it must exit 0. What it printed."""
+        self.server.send_signal(signal.SIGTERM)
+        assert self.server.wait(30) == 0
+        return self.server.stdout.read().decode() if self.server.stdout else ""
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[Served]:
+    served = Served(*args)
     try:
-        wait_listening("127.0.0.1", port, 30, lambda: server.poll() is None)
-        address = f"127.0.0.1:{port}"
-        for path in ("/a", "/b"):
-            result = client.invoke(address, json.dumps({"rawPath": path}).encode(), path=routes.INVOKE_PATH)
-            assert json.loads(json.loads(result.body)["body"])["path"] == path
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(30) == 0
-        output = server.stdout.read().decode() if server.stdout else ""
-        assert output.count("REPORT RequestId:") == 2
+        yield served
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
-        if server.stdout is not None:
-            server.stdout.close()
+        if served.server.poll() is None:
+            os.killpg(served.server.pid, signal.SIGKILL)
+            served.server.wait(10)
+        if served.server.stdout is not None:
+            served.server.stdout.close()
+
+
+def test_serve_answers_the_rie_invoke_api_until_sigterm() -> None:
+    with serving("examples/hello.handler") as served:
+        for path in ("/a", "/b"):
+            result = client.invoke(served.address, json.dumps({"rawPath": path}).encode(), path=routes.INVOKE_PATH)
+            assert json.loads(json.loads(result.body)["body"])["path"] == path
+        output = served.stop()
+    assert output.count("REPORT RequestId:") == 2
 
 
 def test_serve_through_the_rie_never_overlaps_invokes(rie_path: str) -> None:
@@ -245,31 +264,12 @@ def test_snapstart_refuses_external_extensions_it_would_not_run(tmp_path: Path) 
 
 
 def test_serve_snapstart_restores_a_new_environment_after_a_crash() -> None:
-    port = free_port()
     corpus = str(REPO / "tests" / "emulator" / "corpus")
-    args = ["snapstart_fn.handler", "--task-root", corpus, "--extensions-dir", "", "--snapstart", "--port", str(port)]
-    server = subprocess.Popen(
-        [*CLI, "serve", *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_listening("127.0.0.1", port, 30, lambda: server.poll() is None)
-        address = f"127.0.0.1:{port}"
-        warm = [json.loads(client.invoke(address, b"{}").body) for _ in range(2)]
-        crashed = client.invoke(address, b'{"exit": true}')
-        restored = json.loads(client.invoke(address, b"{}").body)
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(30) == 0
-        output = server.stdout.read().decode() if server.stdout else ""
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
-        if server.stdout is not None:
-            server.stdout.close()
+    with serving("snapstart_fn.handler", "--task-root", corpus, "--extensions-dir", "", "--snapstart") as served:
+        warm = [json.loads(client.invoke(served.address, b"{}").body) for _ in range(2)]
+        crashed = client.invoke(served.address, b'{"exit": true}')
+        restored = json.loads(client.invoke(served.address, b"{}").body)
+        output = served.stop()
     assert warm[0]["pid"] == warm[1]["pid"] and crashed.status == 502
     assert restored["pid"] != warm[0]["pid"] and restored["token"] == warm[0]["token"]
     assert output.count("INIT_REPORT") == 1 and output.count("RESTORE_REPORT") == 2

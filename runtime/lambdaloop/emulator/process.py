@@ -40,7 +40,36 @@ def exit_reason(returncode: int) -> str:
     return f"signal: {_SIGNAL_WORDS.get(sig, sig.name.lower())}"
 
 
-class Child:
+class _SessionLeader:
+    """A process that leads its own session: signals go to its whole group (its pgid is its
+    pid), so a timeout also ends its threads' and children's work, as the RIE does."""
+
+    pid: int
+    exited: asyncio.Future[int]
+
+    @property
+    def alive(self) -> bool:
+        return not self.exited.done()
+
+    def signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    async def kill(self) -> int:
+        """SIGKILL the whole group and wait for the exit."""
+        self.signal_group(signal.SIGKILL)
+        return await self.exited
+
+    async def terminate(self, grace: float) -> int:
+        """SIGTERM the group, then SIGKILL after ``grace`` seconds."""
+        if self.alive:
+            self.signal_group(signal.SIGTERM)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.exited), grace)
+        return await self.kill()
+
+
+class Child(_SessionLeader):
     """One started process with its log pumps."""
 
     def __init__(self, name: str, process: asyncio.subprocess.Process, sink: LineSink) -> None:
@@ -61,28 +90,15 @@ class Child:
 
     @property
     def alive(self) -> bool:
+        # Reaped, not merely exited: ``exited`` also waits for the pipes to drain.
         return self.process.returncode is None
-
-    def signal_group(self, sig: int) -> None:
-        # The child leads its own session, so its pgid is its pid.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
 
     async def kill(self) -> int:
         """SIGKILL the whole group and wait for the exit to be reaped."""
-        self.signal_group(signal.SIGKILL)
-        code = await self.exited
+        code = await super().kill()
         for pump in self._pumps:
             pump.cancel()
         return code
-
-    async def terminate(self, grace: float) -> int:
-        """SIGTERM the group, then SIGKILL after ``grace`` seconds."""
-        if self.alive:
-            self.signal_group(signal.SIGTERM)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.exited), grace)
-        return await self.kill()
 
 
 async def spawn(name: str, argv: list[str], env: dict[str, str], cwd: str | None, sink: LineSink) -> Child:
@@ -134,7 +150,7 @@ def parent_pid(pid: int) -> int | None:
     return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
 
 
-class RestoredChild:
+class RestoredChild(_SessionLeader):
     """A SnapStart restore: a process the snapshot forked, not the emulator, so it is watched
     through a pidfd (Linux 5.3+) rather than waited for. Its exit status is read from /proc
     while it is a zombie: the snapshot reaps it only when asked for the next restore.
@@ -163,22 +179,3 @@ class RestoredChild:
         self._pidfd = -1
         if not self.exited.done():
             self.exited.set_result(-signal.SIGKILL if code is None else code)
-
-    @property
-    def alive(self) -> bool:
-        return not self.exited.done()
-
-    def signal_group(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
-
-    async def kill(self) -> int:
-        self.signal_group(signal.SIGKILL)
-        return await self.exited
-
-    async def terminate(self, grace: float) -> int:
-        if self.alive:
-            self.signal_group(signal.SIGTERM)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.exited), grace)
-        return await self.kill()
