@@ -2,7 +2,8 @@
 
 Every PID is remembered with its kernel start time (field 22 of /proc/PID/stat), so a PID the
 kernel reused for someone else's process after ours exited is never signalled. Nothing is
-ever ended by name.
+ever ended by name. What the tests' harnesses need too (free ports, /proc readings, Lambda's
+unzip) is in tests/procs.py, re-exported here for the benchmarks.
 """
 
 from __future__ import annotations
@@ -10,11 +11,33 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
+
+# Appended, not inserted: bench's own modules (streaming.py, package.py) must win over tests/'s
+# packages of the same names.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))
+
+from procs import descendants, free_port, memory_kib, start_time, stat_fields, unzip, wait_process_listening
+
+__all__ = [
+    "Child",
+    "Pinned",
+    "clean_env",
+    "cpu_seconds",
+    "default_cpu",
+    "descendants",
+    "free_port",
+    "memory_kib",
+    "run_blocking",
+    "start_time",
+    "unzip",
+    "wait_process_listening",
+]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Variables that would make runs differ from a normal start (no bytecode cache, unbuffered
@@ -30,47 +53,10 @@ _DROP_ENV = (
 )
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (bind to 0, read it back, release it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
     env.update(extra)
     return env
-
-
-def start_time(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def descendants(pid: int) -> list[int]:
-    """Every descendant of ``pid`` (all threads' children), parents first."""
-    out: list[int] = []
-    todo = [pid]
-    while todo:
-        parent = todo.pop(0)
-        try:
-            tids = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{parent}/task/{tid}/children") as f:
-                    kids = [int(c) for c in f.read().split()]
-            except OSError:
-                continue
-            out.extend(kids)
-            todo.extend(kids)
-    return out
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:
@@ -94,26 +80,10 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 
 def _stat_cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = stat_fields(pid)
+    if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def memory_kib(pids: Sequence[int]) -> dict[str, int]:
-    """VmRSS and Pss summed over the processes, KiB."""
-    rss = pss = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                rss += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                pss += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-        except (OSError, StopIteration):
-            continue
-    return {"rss_kib": rss, "pss_kib": pss}
 
 
 class Child:

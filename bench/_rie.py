@@ -8,11 +8,9 @@ sequential on one connection. The RIE starts the runtime lazily, at the first in
 from __future__ import annotations
 
 import http.client
-import socket
-import time
 from collections.abc import Sequence
 
-from _proc import Child, free_port, memory_kib
+from _proc import Child, free_port, memory_kib, wait_process_listening
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -40,16 +38,7 @@ class RieSession:
         self.conn: http.client.HTTPConnection | None = None
 
     def wait_ready(self, limit: float = 10.0) -> None:
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if self.child.proc.poll() is not None:
-                raise RuntimeError(f"the RIE exited with status {self.child.proc.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
-                return
-            except OSError:
-                time.sleep(0.001)
-        raise RuntimeError("the RIE did not listen within 10 s")
+        wait_process_listening(self.child.proc, self.port, limit)
 
     def invoke(self, body: bytes) -> tuple[int, bytes]:
         if self.conn is None:
@@ -60,8 +49,7 @@ class RieSession:
 
     def runtime_memory(self) -> dict[str, int]:
         """RSS and PSS of everything under the RIE (the runtime's process tree)."""
-        pids = self.child.remember()[1:]
-        return {**memory_kib(pids), "processes": len(pids)}
+        return memory_kib(self.child.remember()[1:])
 
     def stop(self) -> None:
         if self.conn is not None:

@@ -38,6 +38,7 @@ from _stats import fmt, median, progress, quantile, ratio, spread, table, write_
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "lmi"))
+sys.path.append(str(REPO / "tests"))  # rie_lmi imports tests/procs.py
 
 from rie_lmi import AWSLAMBDARIC, INVOKE_PATH, LAMBDALOOP, Deps, LmiRie, prepare_deps, why_not  # noqa: E402
 

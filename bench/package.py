@@ -25,8 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
+
+from _proc import unzip
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -47,12 +48,6 @@ INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")
 
 def lambdaloop(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "lambdaloop.cli", *args], capture_output=True, text=True, check=True)
-
-
-def unzip(zip_path: Path, dest: Path) -> Path:
-    with zipfile.ZipFile(zip_path) as zf:
-        zf.extractall(dest)
-    return dest
 
 
 def init_ms(task_root: Path, rie: str) -> float:

@@ -16,13 +16,14 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for "extensions.helpers"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for "extensions.helpers" and "procs"
+
+from procs import free_port, wait_process_listening
 
 from extensions.helpers import FUNCTIONS, install_extension, read_records
 
@@ -33,21 +34,6 @@ SCENARIOS: dict[str, dict[str, object]] = {
     "overrun": {"extensions": ["slow-ext"], "env": {"EXT_SHUTDOWN_SLEEP": "30"}},
     "telemetry": {"extensions": ["telemetry-ext"], "env": {"EXT_TELEMETRY": "1"}},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int, timeout: float = 5.0) -> None:
-    stop = time.monotonic() + timeout
-    while time.monotonic() < stop:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.02)
-    raise RuntimeError(f"the RIE is not listening on {port}")
 
 
 def invoke(port: int, body: bytes) -> dict[str, object]:
@@ -89,7 +75,7 @@ def main() -> None:
     proc = subprocess.Popen(command, cwd=FUNCTIONS, env=env, stdout=log, stderr=subprocess.STDOUT)
     result: dict[str, object] = {"scenario": scenario}
     try:
-        wait_listening(invoke_port)
+        wait_process_listening(proc, invoke_port, 5.0)
         result["invokes"] = [invoke(invoke_port, b'{"n": %d}' % i) for i in range(2)]
         result["late_register"] = register(api_port, "late-ext", [])
         # after_invoke runs after the response is posted: let it finish before shutting down.

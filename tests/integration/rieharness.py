@@ -15,7 +15,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -24,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from procs import descendants, free_port, start_time, stat_fields, wait_process_listening
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -52,12 +53,6 @@ def runtime_command(runtime: str, handler: str) -> list[str]:
     raise ValueError(f"unknown runtime {runtime!r}; expected one of {RUNTIMES}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def b64_json(value: object) -> str:
     return base64.b64encode(json.dumps(value).encode()).decode()
 
@@ -65,40 +60,9 @@ def b64_json(value: object) -> str:
 # ------------------------------------------------------------------ /proc helpers
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name (state is [0], pgrp [2], starttime [19])."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
 def _alive(pid: int, start: str) -> bool:
     """True if the same process (same start time) still exists and is not a zombie."""
-    fields = _stat_fields(pid)
-    return fields is not None and fields[19] == start and fields[0] not in ("Z", "X")
-
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out.extend(int(c) for c in f.read().split())
-    except OSError:
-        pass
-    return out
-
-
-def _descendants(pid: int) -> list[int]:
-    out: list[int] = []
-    todo = _children(pid)
-    while todo:
-        p = todo.pop(0)
-        out.append(p)
-        todo.extend(_children(p))
-    return out
+    return start_time(pid) == start
 
 
 def pids_with_marker(marker: str) -> list[int]:
@@ -114,7 +78,7 @@ def pids_with_marker(marker: str) -> list[int]:
         except OSError:
             continue
         if needle in env.split(b"\0"):
-            fields = _stat_fields(int(name))
+            fields = stat_fields(int(name))
             if fields is not None and fields[0] not in ("Z", "X"):
                 found.append(int(name))
     return found
@@ -205,18 +169,12 @@ class RieServer:
             )  # fmt: skip
         finally:
             log.close()
-        deadline = time.monotonic() + ready_timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"RIE exited with {self.proc.returncode} before listening:\n{self.output()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.invoke_port), timeout=0.5).close()
-                return self
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"RIE not listening after {ready_timeout} s:\n{self.output()}") from None
-                time.sleep(0.01)
+        try:
+            wait_process_listening(self.proc, self.invoke_port, ready_timeout, logs=self.output)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     # -------------------------------------------------------------- invoking
 
@@ -259,8 +217,8 @@ class RieServer:
         """Remember every current descendant of the RIE (the runtime and anything it started)."""
         if self.proc is None:
             return
-        for pid in _descendants(self.proc.pid):
-            fields = _stat_fields(pid)
+        for pid in descendants(self.proc.pid):
+            fields = stat_fields(pid)
             if fields is not None and pid not in self.tracked:
                 self.tracked[pid] = _Tracked(pid, fields[19], int(fields[2]))
 

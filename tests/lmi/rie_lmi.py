@@ -40,7 +40,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -49,6 +48,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from procs import descendants, free_port, memory_kib, start_time, wait_process_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -109,61 +110,6 @@ def why_not() -> str | None:
     if missing:
         return f"this interpreter lacks {', '.join(missing)} (the dev extra installs them)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_time(pid: int) -> str | None:
-    """The kernel's start time of a live PID (field 22 of stat): tells a reused PID from ours.
-    None for a PID that is gone or a zombie (dead, only waiting to be reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    if len(fields) < 20 or fields[0] in ("Z", "X"):
-        return None
-    return fields[19]
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid``, parents first (from each thread's children list)."""
-    out: list[int] = []
-    todo = [pid]
-    while todo:
-        parent = todo.pop(0)
-        try:
-            tids = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{parent}/task/{tid}/children") as f:
-                    kids = [int(c) for c in f.read().split()]
-            except OSError:
-                continue
-            out.extend(kids)
-            todo.extend(kids)
-    return out
-
-
-def memory_kib(pids: Sequence[int]) -> dict[str, int]:
-    """VmRSS and Pss summed over the processes, KiB (Pss shares copy-on-write pages fairly)."""
-    rss = pss = count = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                rss += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                pss += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-            count += 1
-        except (OSError, StopIteration):
-            continue
-    return {"rss_kib": rss, "pss_kib": pss, "processes": count}
 
 
 @dataclass
@@ -326,16 +272,7 @@ class LmiRie:
 
     def _wait_listening(self, timeout: float = 15.0) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the RIE exited with {self.process.returncode}:\n{self.logs()[-3000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.005)
-        raise RuntimeError(f"the RIE did not listen within {timeout}s:\n{self.logs()[-3000:]}")
+        wait_process_listening(self.process, self.port, timeout, logs=lambda: self.logs()[-3000:])
 
     # -- invoking ---------------------------------------------------------------------------
 

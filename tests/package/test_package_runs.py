@@ -10,24 +10,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from procs import unzip  # tests/procs.py
 
 from .conftest import HERE_PYTHON, build, lambdaloop, make_function
 
 EVENT = '{"n": [1, 2, 3], "s": "\\u00e9"}'
-
-
-def unzip(zip_path: Path, task_root: Path) -> Path:
-    """As Lambda unzips a function: the stored modes kept (a bootstrap must stay executable)."""
-    with zipfile.ZipFile(zip_path) as zf:
-        for info in zf.infolist():
-            target = task_root / info.filename
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(zf.read(info))
-            target.chmod((info.external_attr >> 16) & 0o777)
-    return task_root
 
 
 def invoked(result: object) -> dict[str, object]:

@@ -19,10 +19,8 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -30,6 +28,7 @@ from types import ModuleType
 from typing import NoReturn
 
 import pytest
+from procs import descendants, free_port, wait_process_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,34 +104,6 @@ cd /var/task
 export PATH="$function_path"
 exec "$@"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below pid, from /proc (the runtime is the RIE's child, in its own group)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 def aws_python_bootstrap(version: str) -> str:
@@ -225,16 +196,7 @@ class LambdaSandbox:
 
     def _wait_listening(self, timeout: float = 10.0) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the RIE exited with {self.process.returncode}:\n{self.logs()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"the RIE did not listen within {timeout}s:\n{self.logs()}")
+        wait_process_listening(self.process, self.port, timeout, logs=self.logs)
 
     def invoke(self, payload: bytes = b"{}", timeout: float = 30.0) -> tuple[int, bytes]:
         url = f"http://127.0.0.1:{self.port}/2015-03-31/functions/function/invocations"
@@ -266,21 +228,6 @@ class LambdaSandbox:
         for pid in below + descendants(process.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def unzip_layer(zip_path: Path, opt: Path) -> None:
-    """As Lambda does: the layer's entries under /opt, with the modes stored in the zip."""
-    import zipfile
-
-    with zipfile.ZipFile(zip_path) as zf:
-        for info in zf.infolist():
-            target = opt / info.filename
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(zf.read(info))
-            target.chmod((info.external_attr >> 16) & 0o777)
 
 
 def copy_awslambdaric(site_packages: Path, runtime_dir: Path) -> None:

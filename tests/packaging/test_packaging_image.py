@@ -18,13 +18,11 @@ from pathlib import Path
 import pytest
 from lambda_sandbox import (
     ROOT,
-    descendants,
-    free_port,
     load_build_module,
     unavailable,
-    unzip_layer,
     write_executable,
 )
+from procs import descendants, free_port, unzip
 
 HERE = Path(__file__).resolve().parent
 IMAGE_DIR = ROOT / "layer" / "image"
@@ -111,7 +109,7 @@ def stage_image_runtime(layer_zip: Path, version: str, runtime: Path) -> None:
     """/var/runtime as the Dockerfile lays it out: lambdaloop and its dependencies side by side,
     lambdaloop's bootstrap as bootstrap.py, the AWS-shaped wrapper-aware script as bootstrap."""
     unpacked = runtime.parent / "unpacked"
-    unzip_layer(layer_zip, unpacked)
+    unzip(layer_zip, unpacked)
     shutil.copytree(unpacked / "python" / "lambdaloop", runtime / "lambdaloop")
     shutil.copytree(unpacked / "python" / "lib" / f"python{version}" / "site-packages", runtime, dirs_exist_ok=True)
     shutil.copyfile(unpacked / "bootstrap", runtime / "bootstrap.py")

@@ -31,9 +31,9 @@ from lambda_sandbox import (
     LambdaSandbox,
     aws_python_bootstrap,
     copy_awslambdaric,
-    unzip_layer,
     write_executable,
 )
+from procs import unzip
 
 HERE = Path(__file__).resolve().parent
 VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
@@ -77,7 +77,7 @@ def make_root(tmp_path: Path, layer_zip: Path, runtime: str | None = None, versi
     """tmp_path/{opt,task,runtime}: what the mount namespace shows at /opt, /var/task, /var/runtime.
     runtime: None (provided.al2023: no /var/runtime), "aws" (a managed python3.X runtime)."""
     root = tmp_path / "root"
-    unzip_layer(layer_zip, root / "opt")
+    unzip(layer_zip, root / "opt")
     task = root / "task"
     task.mkdir(parents=True)
     shutil.copyfile(HERE / "function" / "app.py", task / "app.py")
@@ -223,7 +223,7 @@ def test_shipped_bytecode_is_used_even_with_a_newer_source_mtime(
     layer_zip: Path, interpreters: dict[str, str], tmp_path: Path
 ) -> None:
     opt = tmp_path / "opt"
-    unzip_layer(layer_zip, opt)
+    unzip(layer_zip, opt)
     # Lambda's extraction does not promise mtimes: an unchecked-hash .pyc does not look at them.
     future = 2_000_000_000
     for source in (opt / "python" / "lambdaloop").rglob("*.py"):

@@ -44,9 +44,9 @@ from lambda_sandbox import (
     aws_python_bootstrap,
     copy_awslambdaric,
     unavailable,
-    unzip_layer,
     write_executable,
 )
+from procs import unzip
 from sam_cli import LOCK_FILE, PodmanEngine, SamUnavailable, ensure_sam, sam_cli_version
 
 HERE = Path(__file__).resolve().parent
@@ -196,7 +196,7 @@ def engine(host_arch: str) -> Iterator[PodmanEngine]:
 def project(engine: PodmanEngine, layer_zip: Path, host_arch: str) -> Path:
     """The SAM project: template.yaml, the unzipped layer (modes kept: bootstrap 0755), the function."""
     where = engine.workdir / "project"
-    unzip_layer(layer_zip, where / "layer")
+    unzip(layer_zip, where / "layer")
     (where / "function").mkdir(parents=True)
     shutil.copyfile(HERE / "function" / "app.py", where / "function" / "app.py")
     (where / "template.yaml").write_text(TEMPLATE.format(arch=host_arch, python=PYTHON))

@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 HTTP_TYPE = "application/vnd.awslambda.http-integration-response"
 
 emulator = pytest.importorskip("lambdaloop.emulator")
+from procs import free_port, wait_process_listening  # noqa: E402
+
 from lambdaloop.emulator.client import invoke as emulator_invoke  # noqa: E402
 from lambdaloop.emulator.client import invoke_stream  # noqa: E402
 
@@ -106,12 +107,6 @@ def test_emulator_asgi_server_sent_events(tmp_path: Path) -> None:
 # -- AWS's RIE ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _pids_with_marker(marker: str) -> list[int]:
     """Processes whose environment carries ``marker``: the RIE and the runtime it started
     in its own process group."""
@@ -141,7 +136,7 @@ def rie() -> Iterator[Any]:
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(handler: str) -> str:
-        invoke_port, api_port = _free_port(), _free_port()
+        invoke_port, api_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_HANDLER", "LAMBDA_", "_LAMBDA"))}
         env.update(
             _HANDLER=handler,
@@ -159,12 +154,8 @@ def rie() -> Iterator[Any]:
         procs.append(
             subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=FUNCTIONS)
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", invoke_port), timeout=1):
-                return f"127.0.0.1:{invoke_port}"
-            time.sleep(0.02)
-        raise TimeoutError("the RIE did not start listening")
+        wait_process_listening(procs[-1], invoke_port, 10.0)
+        return f"127.0.0.1:{invoke_port}"
 
     yield start
     for proc in procs:
