@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -237,6 +238,13 @@ def test_invoke_snapstart_restores_the_snapshot_as_often_as_asked() -> None:
     assert done.stderr.count("INIT_REPORT Init Duration:") == 1
     assert done.stderr.count("RESTORE_REPORT Restore Duration:") == 3
     assert "uniqueness" not in done.stderr  # this function shares nothing it should not
+    # Nothing else on stderr: the platform's lines and the one note on how restores are made.
+    expected = re.compile(
+        r"INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: success"
+        r"|lambdaloop: snapshot: the initialized runtime parked in /restore/next; each restore forks it"
+        r"|RESTORE_REPORT Restore Duration: [\d.]+ ms|(START|END|REPORT) RequestId: .*"
+    )
+    assert [line for line in done.stderr.splitlines() if not expected.fullmatch(line)] == []
 
 
 @pytest.mark.parametrize(
