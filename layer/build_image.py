@@ -53,6 +53,10 @@ class BuildError(RuntimeError):
     pass
 
 
+# Architectures ensure_binfmt() has checked in this process: build() and make_base() both ask.
+_BINFMT_READY: set[str] = set()
+
+
 def log(message: str) -> None:
     print(f"image: {message}", file=sys.stderr, flush=True)
 
@@ -104,6 +108,8 @@ def ensure_binfmt(arch: str) -> None:
     which makes the kernel open the interpreter once, at registration, from the host's root.
     No systemd (systemd-binfmt) and no binfmt-support: the mount and the register file only.
     """
+    if arch in _BINFMT_READY:
+        return
     qemu_arch = QEMU_ARCH[arch]
     if not (BINFMT / "register").exists():
         run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)])
@@ -113,6 +119,7 @@ def ensure_binfmt(arch: str) -> None:
     found = binfmt_entry(arch)
     if found and "F" in found[1]:
         log(f"binfmt: {found[0]} already registered (flags {found[1]}): nothing to do")
+        _BINFMT_READY.add(arch)
         return
     if found:
         # Enabled without F: works on the host, fails in a container ("exec format error" or
@@ -136,6 +143,7 @@ def ensure_binfmt(arch: str) -> None:
     if not found or "F" not in found[1]:
         raise BuildError(f"binfmt: registering {name} from {conf} did not take: {found}")
     log(f"binfmt: registered {found[0]} from {conf} (flags {found[1]})")
+    _BINFMT_READY.add(arch)
 
 
 def image_exists(name: str) -> bool:
