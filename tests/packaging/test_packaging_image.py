@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -262,3 +263,127 @@ def stream_from_the_image(tag: str, env: dict[str, str]) -> subprocess.Completed
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     finally:
         subprocess.run(["podman", "rm", "-f", name], env=env, capture_output=True)
+
+
+# The arm64 image, built and run on any machine: natively on arm64, under qemu user emulation
+# (binfmt_misc, set up by layer/build_image.py) elsewhere. The handler reports the machine it runs
+# on from inside, runs `uname -m` as a child (an arm64 binary exec'd from the runtime, through
+# binfmt_misc too), and round-trips through the image's aarch64 orjson.
+ARM64_APP = """import platform
+import subprocess
+import sys
+
+import orjson
+
+from app import report
+
+
+def handler(event, context):
+    out = report(event)
+    out["machine"] = platform.machine()
+    out["uname_m"] = subprocess.run(["uname", "-m"], capture_output=True, text=True, check=True).stdout.strip()
+    out["orjson_roundtrip"] = orjson.loads(orjson.dumps({"text": "h\\u00e9", "n": [1, 2.5]}))
+    print("arm64-handler-ran", file=sys.stderr, flush=True)
+    return out
+"""
+
+# What the RIE itself writes to the container's log: its per-invoke lines on stdout, its own
+# "(rapid)" log on stderr. Anything else in the log came from the runtime.
+RIE_LINE = re.compile(r"^(START|END|REPORT) RequestId: |^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) ")
+
+
+def invoke_when_up(url: str, body: bytes, within: float) -> dict[str, object]:
+    """POST to the RIE once it listens (under emulation the container takes seconds to start)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=60) as r:
+                return dict(json.loads(r.read()))
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_arm64_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_path: Path) -> None:
+    """`build_image.py --arch arm64`: the arm64 Debian base (debootstrap, second stage under qemu;
+    kept in podman's store like the x86_64 one), the Dockerfile built with `podman build --arch
+    arm64` (its RUN steps run under qemu: apt, pip fetching aarch64 wheels, lambdaloop.rie picking
+    the arm64 RIE), a function image FROM it, run with `podman run --arch arm64` as Lambda does."""
+    sys.path.insert(0, str(ROOT / "layer"))
+    try:
+        import build_image
+    finally:
+        sys.path.remove(str(ROOT / "layer"))
+    missing = build_image.missing_tools(True, "arm64")
+    if missing or os.geteuid() != 0:
+        unavailable(
+            f"needs root and {', '.join(missing) or 'podman'} "
+            "(apt-get install podman buildah runc debootstrap qemu-user-static)"
+        )
+    if build_image.host_arch() != "arm64":
+        try:
+            build_image.ensure_binfmt("arm64")
+        except (build_image.BuildError, OSError, subprocess.CalledProcessError) as exc:
+            unavailable(f"cannot run arm64 binaries in containers (binfmt_misc): {exc}")
+    base, _ = build_image.default_tags(build_image.DEFAULT_SUITE, "arm64")
+    base_tag = f"localhost/lambdaloop-test-base:arm64-{uuid.uuid4().hex[:8]}"
+    build_image.build(base_tag, base, layer_cache=False, arch="arm64")
+
+    function = tmp_path / "function"
+    function.mkdir()
+    shutil.copyfile(HERE / "function" / "app.py", function / "app.py")
+    (function / "arm64app.py").write_text(ARM64_APP)
+    (function / "Containerfile").write_text(
+        f'FROM {base_tag}\nCOPY app.py arm64app.py ${{LAMBDA_TASK_ROOT}}/\nCMD ["arm64app.handler"]\n'
+    )
+    tag = f"localhost/lambdaloop-function-test:arm64-{uuid.uuid4().hex[:8]}"
+    env = podman_env()
+    container = ""
+    try:
+        subprocess.run(["podman", "build", "--arch", "arm64", "-q", "-t", tag, "-f", str(function / "Containerfile"),
+                        str(function)], check=True, env=env, capture_output=True)  # fmt: skip
+        image_arch = build_image.image_arch(tag)
+        port = free_port()
+        run = subprocess.run(
+            ["podman", "run", "--arch", "arm64", "-d", "--read-only", "--tmpfs", "/tmp", "--user", "993:990",
+             "-p", f"127.0.0.1:{port}:8080", tag],
+            check=True, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        container = run.stdout.strip()
+        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+        out = invoke_when_up(url, b'{"deps": true}', within=60)
+        logs = subprocess.run(["podman", "logs", container], env=env, capture_output=True, text=True)
+        rie = subprocess.run(["podman", "run", "--arch", "arm64", "--rm", "--entrypoint", "/bin/sh", tag, "-c",
+                              "uname -m; sha256sum /usr/local/bin/aws-lambda-rie"],
+                             env=env, capture_output=True, text=True)  # fmt: skip
+    finally:
+        if container:
+            subprocess.run(["podman", "rm", "-f", container], env=env, capture_output=True)
+        subprocess.run(["podman", "rmi", "-f", tag, base_tag], env=env, capture_output=True)
+    from lambdaloop.rie import RIE_SHA256
+
+    assert image_arch == "arm64"
+    assert rie.returncode == 0, rie.stderr
+    assert rie.stdout.split()[:2] == ["aarch64", RIE_SHA256["arm64"]], rie.stdout  # the arm64 RIE, not x86_64's
+    assert (out["machine"], out["uname_m"]) == ("aarch64", "aarch64"), out
+    assert out["orjson_roundtrip"] == {"text": "h\u00e9", "n": [1, 2.5]}
+    assert out["lambdaloop"] == "/var/runtime/lambdaloop/__init__.py", out
+    assert out["awslambdaric_loaded"] is False
+    assert out["executable"] == "/var/lang/bin/python3"
+    assert out["handler_env"] == "arm64app.handler"
+    assert (out["task_writable"], out["tmp_writable"]) == (False, True)
+    deps = out["deps"]
+    assert isinstance(deps, dict)
+    assert deps["orjson"] == "/var/runtime/orjson/__init__.py"
+    assert deps["uvloop"] == "/var/runtime/uvloop/__init__.py"
+    assert out["simplejson_speedups"] is True  # simplejson's aarch64 C extension loads
+    assert out["execution_env"] == f"AWS_Lambda_python{out['version']}"
+    # The runtime's own output reaches the container's log (the handler's line proves it), and it
+    # says nothing else: no warning, traceback or qemu complaint from the bootstrap. What remains
+    # is the RIE's own lines.
+    lines = (logs.stdout + logs.stderr).splitlines()
+    assert "arm64-handler-ran" in lines, lines
+    runtime_lines = [line for line in lines if line != "arm64-handler-ran" and not RIE_LINE.match(line)]
+    assert runtime_lines == [], lines
