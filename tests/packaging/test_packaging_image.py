@@ -188,12 +188,8 @@ def test_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_pat
     base_tag = f"localhost/lambdaloop-test-base:{uuid.uuid4().hex[:8]}"
     build_image.build(base_tag, "localhost/lambdaloop/debian-python:bookworm", layer_cache=False)
 
-    function = tmp_path / "function"
-    function.mkdir()
-    shutil.copyfile(HERE / "function" / "app.py", function / "app.py")
-    shutil.copyfile(ROOT / "examples" / "stream.py", function / "stream.py")
-    (function / "Containerfile").write_text(
-        f'FROM {base_tag}\nCOPY app.py stream.py ${{LAMBDA_TASK_ROOT}}/\nCMD ["app.handler"]\n'
+    function = function_folder(
+        tmp_path, base_tag, "app.handler", {"stream.py": (ROOT / "examples" / "stream.py").read_text()}
     )
     tag = f"localhost/lambdaloop-function-test:{uuid.uuid4().hex[:8]}"
     env = podman_env()
@@ -204,24 +200,8 @@ def test_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(tmp_pat
         wrong = subprocess.run(["podman", "run", "--rm", tag, "a", "b"], env=env, capture_output=True, text=True)
         assert wrong.returncode == 142, wrong.stderr
 
-        port = free_port()
-        run = subprocess.run(
-            ["podman", "run", "-d", "--read-only", "--tmpfs", "/tmp", "--user", "993:990",
-             "-p", f"127.0.0.1:{port}:8080", tag],
-            check=True, env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        container = run.stdout.strip()
-        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(urllib.request.Request(url, data=b'{"deps": true}'), timeout=30) as r:
-                    out = json.loads(r.read())
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        container, url = run_as_lambda(tag, env)
+        out = invoke_when_up(url, b'{"deps": true}', within=20)
         logs = subprocess.run(["podman", "logs", container], env=env, capture_output=True, text=True).stdout
         streamed = stream_from_the_image(tag, env)
     finally:
@@ -292,6 +272,33 @@ def handler(event, context):
 RIE_LINE = re.compile(r"^(START|END|REPORT) RequestId: |^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) ")
 
 
+def function_folder(tmp_path: Path, base_tag: str, handler: str, files: dict[str, str]) -> Path:
+    """A user's function image folder: tests/packaging/function/app.py and ``files``, and a
+    Containerfile FROM the base image under test, copying them to the task root."""
+    function = tmp_path / "function"
+    function.mkdir()
+    shutil.copyfile(HERE / "function" / "app.py", function / "app.py")
+    for name, text in files.items():
+        (function / name).write_text(text)
+    names = " ".join(["app.py", *files])
+    (function / "Containerfile").write_text(
+        f'FROM {base_tag}\nCOPY {names} ${{LAMBDA_TASK_ROOT}}/\nCMD ["{handler}"]\n'
+    )
+    return function
+
+
+def run_as_lambda(tag: str, env: dict[str, str], *options: str) -> tuple[str, str]:
+    """``podman run`` the function image detached, as Lambda runs it (read-only root, a writable
+    /tmp, Lambda's uid and gid), its RIE on a free loopback port: (container id, invoke URL)."""
+    port = free_port()
+    run = subprocess.run(
+        ["podman", "run", *options, "-d", "--read-only", "--tmpfs", "/tmp", "--user", "993:990",
+         "-p", f"127.0.0.1:{port}:8080", tag],
+        check=True, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    return run.stdout.strip(), f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+
+
 def invoke_when_up(url: str, body: bytes, within: float) -> dict[str, object]:
     """POST to the RIE once it listens (under emulation the container takes seconds to start)."""
     deadline = time.monotonic() + within
@@ -331,13 +338,7 @@ def test_arm64_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(t
     base_tag = f"localhost/lambdaloop-test-base:arm64-{uuid.uuid4().hex[:8]}"
     build_image.build(base_tag, base, layer_cache=False, arch="arm64")
 
-    function = tmp_path / "function"
-    function.mkdir()
-    shutil.copyfile(HERE / "function" / "app.py", function / "app.py")
-    (function / "arm64app.py").write_text(ARM64_APP)
-    (function / "Containerfile").write_text(
-        f'FROM {base_tag}\nCOPY app.py arm64app.py ${{LAMBDA_TASK_ROOT}}/\nCMD ["arm64app.handler"]\n'
-    )
+    function = function_folder(tmp_path, base_tag, "arm64app.handler", {"arm64app.py": ARM64_APP})
     tag = f"localhost/lambdaloop-function-test:arm64-{uuid.uuid4().hex[:8]}"
     env = podman_env()
     container = ""
@@ -345,14 +346,7 @@ def test_arm64_base_image_builds_and_runs_a_function_read_only_as_lambdas_user(t
         subprocess.run(["podman", "build", "--arch", "arm64", "-q", "-t", tag, "-f", str(function / "Containerfile"),
                         str(function)], check=True, env=env, capture_output=True)  # fmt: skip
         image_arch = build_image.image_arch(tag)
-        port = free_port()
-        run = subprocess.run(
-            ["podman", "run", "--arch", "arm64", "-d", "--read-only", "--tmpfs", "/tmp", "--user", "993:990",
-             "-p", f"127.0.0.1:{port}:8080", tag],
-            check=True, env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        container = run.stdout.strip()
-        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+        container, url = run_as_lambda(tag, env, "--arch", "arm64")
         out = invoke_when_up(url, b'{"deps": true}', within=60)
         logs = subprocess.run(["podman", "logs", container], env=env, capture_output=True, text=True)
         rie = subprocess.run(["podman", "run", "--arch", "arm64", "--rm", "--entrypoint", "/bin/sh", tag, "-c",
