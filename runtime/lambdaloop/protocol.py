@@ -288,6 +288,10 @@ def judge_post(status: int, body: bytes, what: str) -> PostOutcome:
 # the process it forked for the previous restore on the next one. See ``snapfork``.
 H_RESTORE_BY_FORK = "Lambdaloop-Restore-By-Fork"
 H_RESTORED_PID = "Lambdaloop-Restored-Pid"
+# What the emulator asks of lambdaloop's runtime through its environment: restore by fork
+# ("fork"), and leave each restore's fingerprint in a folder for its uniqueness check (snapcheck).
+SNAPSHOT_ENV = "_LAMBDALOOP_SNAPSHOT"
+SNAPSTART_PROBE_ENV = "_LAMBDALOOP_SNAPSTART_PROBE"
 
 
 def restore_next_request(host: str, user_agent: str, extra: Sequence[tuple[str, str]] = ()) -> bytes:

@@ -33,7 +33,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-PROBE_ENV = "_LAMBDALOOP_SNAPSTART_PROBE"
 _MAX_DEPTH = 3
 _MAX_ITEMS = 200  # per container: a big cache must not make the check slow
 _INSTALLED = f"{os.sep}site-packages{os.sep}"

@@ -25,6 +25,7 @@ import os
 import sys
 
 from .errors import report_exception
+from .protocol import SNAPSHOT_ENV, SNAPSTART_PROBE_ENV
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def snapshot_and_restore(client: RuntimeClient) -> SnapStartFailure | None:
     """Run the before-snapshot hooks, wait in ``/restore/next`` while the platform snapshots
     and restores, then run the after-restore hooks. None when all went well."""
     before, after = _hooks()
-    probe = os.environ.get("_LAMBDALOOP_SNAPSTART_PROBE")
+    probe = os.environ.get(SNAPSTART_PROBE_ENV)
     if probe:
         from . import snapcheck  # noqa: F401  (imported before the snapshot, not in each restore)
     try:
@@ -92,7 +93,7 @@ def snapshot_and_restore(client: RuntimeClient) -> SnapStartFailure | None:
 
 
 def _wait_for_restore(client: RuntimeClient) -> None:
-    if os.environ.get("_LAMBDALOOP_SNAPSHOT") == "fork":
+    if os.environ.get(SNAPSHOT_ENV) == "fork":
         from .snapfork import restore_by_fork
 
         restore_by_fork(client)  # returns in each restored process

@@ -12,11 +12,10 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from lambdaloop import protocol
+
 DEFAULT_TIMEOUT_S = 300.0
 ACCOUNT_ID = "012345678912"
-# Read by lambdaloop's runtime (snapstart.py): restore by fork, and leave a fingerprint.
-SNAPSHOT_ENV = "_LAMBDALOOP_SNAPSHOT"
-PROBE_ENV = "_LAMBDALOOP_SNAPSTART_PROBE"
 
 
 def _env_float(name: str, default: float) -> float:
@@ -60,7 +59,7 @@ class EmulatorConfig:
     # SnapStartTimeoutException.
     restore_timeout_s: float = 10.0
     # Each restored runtime leaves a fingerprint of state that should differ per environment
-    # (lambdaloop.snapcheck); costs a few ms of each Restore Duration.
+    # (lambdaloop.snapcheck): a few ms in each restored process, left out of Restore Duration.
     uniqueness_check: bool = True
     shutdown_budget_s: float = 2.0
     runtime_shutdown_s: float = 0.5
@@ -118,7 +117,7 @@ class EmulatorConfig:
             env["AWS_LAMBDA_LOG_FORMAT"] = "json"
         if self.snapstart:
             env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
-            env[SNAPSHOT_ENV] = "fork"
+            env[protocol.SNAPSHOT_ENV] = "fork"
             # Not set for SnapStart functions (Lambda's SnapStart monitoring docs): the log
             # stream of a restored environment is not known when the snapshot is taken.
             del env["AWS_LAMBDA_LOG_GROUP_NAME"], env["AWS_LAMBDA_LOG_STREAM_NAME"]

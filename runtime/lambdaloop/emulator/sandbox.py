@@ -23,10 +23,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
+from lambdaloop import protocol
 from lambdaloop.emulator import extensions as ext
 from lambdaloop.emulator import outcome as oc
 from lambdaloop.emulator import records, report
-from lambdaloop.emulator.config import PROBE_ENV, EmulatorConfig
+from lambdaloop.emulator.config import EmulatorConfig
 from lambdaloop.emulator.invocation import Invocation
 from lambdaloop.emulator.process import Child, RestoredChild, exit_reason, parent_pid, pump_lines, spawn
 from lambdaloop.emulator.snapshot import Snapshot
@@ -449,7 +450,7 @@ class Sandbox:
         if self.concurrent:
             runtime_env[LOG_SOCKET_ENV] = await self._log_socket()
         if snap_start and config.uniqueness_check:
-            runtime_env[PROBE_ENV] = self.snapshot.probe_dir()
+            runtime_env[protocol.SNAPSTART_PROBE_ENV] = self.snapshot.probe_dir()
         try:
             self.runtime = await self._spawn("runtime", config.resolved_command(), runtime_env, config.task_root)
         except OSError as exc:
