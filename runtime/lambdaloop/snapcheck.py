@@ -98,6 +98,12 @@ class _Walk:
         self.findings.append({"kind": kind, "where": where, "digest": _digest(state), "detail": detail})
 
     def visit(self, value: Any, where: str, depth: int) -> None:
+        try:
+            self._visit(value, where, depth)
+        except Exception:  # a proxy or a property that raises: that object is skipped, not the check
+            return
+
+    def _visit(self, value: Any, where: str, depth: int) -> None:
         if id(value) in self._seen or isinstance(value, (type, type(sys), type(_digest))):
             return
         self._seen.add(id(value))
@@ -156,11 +162,14 @@ class _Walk:
         credentials = getattr(sys.modules.get("botocore.credentials"), "Credentials", None)
         socket_type = getattr(self._socket, "socket", None)
         for obj in gc.get_objects():
-            kind = type(obj)
-            if socket_type is not None and isinstance(obj, socket_type) and id(obj) not in self._seen:
-                self._seen.add(id(obj))
-                self._connected_socket(obj, None)
-            elif credentials is not None and kind is credentials:
-                access_key = getattr(obj, "access_key", None)
-                if access_key:
-                    self.add("credentials", f"botocore Credentials at 0x{id(obj):x}", access_key)
+            kind = type(obj)  # (never the object's own __class__: a proxy may raise there)
+            try:
+                if socket_type is not None and issubclass(kind, socket_type) and id(obj) not in self._seen:
+                    self._seen.add(id(obj))
+                    self._connected_socket(obj, None)
+                elif credentials is not None and kind is credentials:
+                    access_key = getattr(obj, "access_key", None)
+                    if access_key:
+                        self.add("credentials", f"botocore Credentials at 0x{id(obj):x}", access_key)
+            except Exception:
+                continue

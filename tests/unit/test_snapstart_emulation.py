@@ -230,3 +230,19 @@ def test_a_virtualenv_inside_the_task_root_is_not_the_function(tmp_path: Path) -
         assert snapcheck.fingerprint(str(tmp_path)) == []
     finally:
         del sys.modules[module.__name__]
+
+
+class _Hostile:
+    """A lazy proxy of the kind web frameworks keep in globals: every attribute raises."""
+
+    def __getattribute__(self, name: str) -> object:
+        raise RuntimeError("working outside of a request context")
+
+
+def test_an_object_that_raises_on_every_attribute_is_skipped_not_fatal(
+    tmp_path: Path, function_module: types.ModuleType
+) -> None:
+    function_module.PROXY = _Hostile()
+    function_module.RNG = random.Random()
+    found = {(f["kind"], f["where"]) for f in snapcheck.fingerprint(str(tmp_path))}
+    assert found == {("random", "app_under_test.RNG")}
