@@ -175,6 +175,20 @@ def test_a_runtime_that_does_not_fork_is_restored_in_place_and_inits_again(state
     assert len(inits) == 2 and len(restores) == 2
 
 
+def test_a_runtime_that_never_calls_restore_next_is_served_as_it_is_with_a_note(state: Path) -> None:
+    # As a runtime that ignores SnapStart would (here lambdaloop told it is on-demand).
+    with snapstart(state, env={"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}) as emu:
+        first = json.loads(invoke(emu).body)
+        emu.retire()
+        second = json.loads(invoke(emu).body)
+        notes = platform_lines(emu, "lambdaloop: the runtime did not call /restore/next")
+        inits = platform_lines(emu, "INIT_REPORT")
+        restores = platform_lines(emu, "RESTORE_REPORT")
+    assert first["events"] == second["events"] == []  # no hooks ran: nothing asked for them
+    assert first["token"] != second["token"]  # each environment inited anew
+    assert len(notes) == 2 and len(inits) == 2 and restores == []
+
+
 def test_awslambdaric_runs_the_same_hooks_in_the_same_order(state: Path) -> None:
     with snapstart(state, AWSLAMBDARIC) as emu:
         answer = json.loads(invoke(emu).body)

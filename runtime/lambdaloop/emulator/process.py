@@ -158,7 +158,6 @@ class RestoredChild(_SessionLeader):
     It leads its own session, and it writes to the snapshot's pipes, whose pumps show its output."""
 
     def __init__(self, pid: int) -> None:
-        self.name = "runtime"
         self.pid = pid
         loop = asyncio.get_running_loop()
         self.exited: asyncio.Future[int] = loop.create_future()
