@@ -69,6 +69,12 @@ def test_report_line_puts_restore_figures_after_the_memory() -> None:
         "Max Memory Used: 40 MB\tRestore Duration: 87.65 ms\tBilled Restore Duration: 12 ms\t"
     )
     assert report.restore_report_line(5.0) == "RESTORE_REPORT Restore Duration: 5.00 ms"
+    assert (
+        report.init_report_line(9.876, "success") == "INIT_REPORT Init Duration: 9.88 ms\tPhase: init\tStatus: success"
+    )
+    assert report.init_report_line(1.0, "error", "Runtime.BeforeSnapshotError").endswith(
+        "\tStatus: error\tError Type: Runtime.BeforeSnapshotError"
+    )
     assert report.restore_report_line(5.0, "error", "Runtime.AfterRestoreError").endswith(
         "\tStatus: error\tError Type: Runtime.AfterRestoreError"
     )

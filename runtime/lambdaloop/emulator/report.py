@@ -53,6 +53,11 @@ def report_line(
     return "\t".join(fields) + "\t"
 
 
+def init_report_line(duration_ms: float, status: str, error_type: str | None = None) -> str:
+    line = f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: init\tStatus: {status}"
+    return line + (f"\tError Type: {error_type}" if error_type else "")
+
+
 def restore_report_line(duration_ms: float, status: str | None = None, error_type: str | None = None) -> str:
     line = f"RESTORE_REPORT Restore Duration: {duration_ms:.2f} ms"
     if status and status != "success":

@@ -468,7 +468,7 @@ class Sandbox:
             )
             if snap_start:
                 # Lambda shows a SnapStart function's init here, not in its invokes' REPORT.
-                self.log(f"INIT_REPORT Init Duration: {self._init_duration_ms:.2f} ms\tPhase: init\tStatus: success")
+                self.log(report.init_report_line(self._init_duration_ms, "success"))
             return None
         if wait == "timeout":
             return await self._init_failed(started, b"", "Sandbox.Timedout", oc.timeout(config.init_limit_s))
@@ -659,10 +659,7 @@ class Sandbox:
         self.hub.emit(
             "platform.initReport", records.init_report(status, self._init_duration_ms, error_type, snap_start)
         )
-        self.log(
-            f"INIT_REPORT Init Duration: {self._init_duration_ms:.2f} ms\tPhase: init\tStatus: {status}"
-            + (f"\tError Type: {error_type}" if error_type else "")
-        )
+        self.log(report.init_report_line(self._init_duration_ms, status, error_type))
         await self._teardown("FAILURE")
         return outcome or oc.init_error(body, error_type)
 
